@@ -41,9 +41,7 @@ class InvalidTransition(LeadflowError):
         self.state = state
         self.allowed = tuple(sorted(allowed))
         allowed_text = ", ".join(self.allowed) if self.allowed else "none"
-        super().__init__(
-            f"{machine}: cannot {trigger!r} from {state!r}; allowed from {state!r}: {allowed_text}"
-        )
+        super().__init__(f"{machine}: cannot {trigger!r} from {state!r}; allowed from {state!r}: {allowed_text}")
 
 
 class InvalidRequest(LeadflowError):

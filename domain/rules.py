@@ -26,7 +26,16 @@ Code = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^
 Points = Annotated[float, Field(ge=-100, le=100)]
 
 # Fields a fit criterion may read from the intake. `attributes.<key>` reads a profile attribute.
-INTAKE_FIELDS = ("source", "country", "city", "company", "referrer", "email_domain", "do_not_email", "do_not_call")
+INTAKE_FIELDS = (
+    "source",
+    "country",
+    "city",
+    "company",
+    "referrer",
+    "email_domain",
+    "do_not_email",
+    "do_not_call",
+)
 
 
 # --- fit -----------------------------------------------------------------------------------
@@ -317,12 +326,16 @@ def lifecycle_problems(lifecycle: Lifecycle, reasons: Reasons) -> Iterable[tuple
     for index, t in enumerate(lifecycle.transitions):
         where = f"lifecycle.transitions.{index}"
         if t.trigger not in TRIGGER_DESTINATIONS:
-            yield f"{where}.trigger", f"unknown trigger {t.trigger!r}; known: {', '.join(TRIGGER_DESTINATIONS)}"
+            yield (
+                f"{where}.trigger",
+                f"unknown trigger {t.trigger!r}; known: {', '.join(TRIGGER_DESTINATIONS)}",
+            )
             continue
         allowed_dest = TRIGGER_DESTINATIONS[t.trigger]
         if t.dest not in allowed_dest:
-            yield f"{where}.dest", (
-                f"trigger {t.trigger!r} may lead only to {', '.join(sorted(allowed_dest))}, not {t.dest.value!r}"
+            yield (
+                f"{where}.dest",
+                (f"trigger {t.trigger!r} may lead only to {', '.join(sorted(allowed_dest))}, not {t.dest.value!r}"),
             )
         for src in t.sources():
             if src in TERMINAL_STAGES:
@@ -334,14 +347,20 @@ def lifecycle_problems(lifecycle: Lifecycle, reasons: Reasons) -> Iterable[tuple
     for index, t in enumerate(lifecycle.transitions):
         for src in t.sources():
             if (src, t.trigger) in seen:
-                yield f"lifecycle.transitions.{index}", (
-                    f"trigger {t.trigger!r} from {src.value!r} is defined twice "
-                    f"(also in transition {seen[(src, t.trigger)]})"
+                yield (
+                    f"lifecycle.transitions.{index}",
+                    (
+                        f"trigger {t.trigger!r} from {src.value!r} is defined twice "
+                        f"(also in transition {seen[(src, t.trigger)]})"
+                    ),
                 )
             seen.setdefault((src, t.trigger), index)
     for trigger, src in REQUIRED_TRANSITIONS:
         if (src, trigger) not in table:
-            yield "lifecycle.transitions", f"the engine needs trigger {trigger!r} from {src.value!r}"
+            yield (
+                "lifecycle.transitions",
+                f"the engine needs trigger {trigger!r} from {src.value!r}",
+            )
     # Every stage reachable from `new`, every non-final stage with a way out.
     reachable = {Stage.NEW}
     frontier = [Stage.NEW]
@@ -355,11 +374,20 @@ def lifecycle_problems(lifecycle: Lifecycle, reasons: Reasons) -> Iterable[tuple
         if stage not in reachable:
             yield "lifecycle.transitions", f"stage {stage.value!r} cannot be reached from 'new'"
         if stage not in FINAL_STAGES and not any(src == stage for src, _ in table):
-            yield "lifecycle.transitions", f"stage {stage.value!r} has no way out: leads would be stranded there"
+            yield (
+                "lifecycle.transitions",
+                f"stage {stage.value!r} has no way out: leads would be stranded there",
+            )
     if lifecycle.recycle.lost_after and (Stage.LOST, "recycle") not in table:
         yield "lifecycle.recycle.lost_after", "set, but no 'recycle' transition leaves 'lost'"
     if lifecycle.recycle.disqualified_after and (Stage.DISQUALIFIED, "recycle") not in table:
-        yield "lifecycle.recycle.disqualified_after", "set, but no 'recycle' transition leaves 'disqualified'"
+        yield (
+            "lifecycle.recycle.disqualified_after",
+            "set, but no 'recycle' transition leaves 'disqualified'",
+        )
     for code, reason in reasons.reject.items():
         if reason.then == "disqualify" and (Stage.SQL, "disqualify") not in table:
-            yield f"reasons.reject.{code}.then", "'disqualify', but no 'disqualify' transition leaves 'sql'"
+            yield (
+                f"reasons.reject.{code}.then",
+                "'disqualify', but no 'disqualify' transition leaves 'sql'",
+            )

@@ -60,7 +60,12 @@ def score(intake: LeadIntake, events: Sequence[LeadEvent], rules: Rules, now: da
     past = [e for e in events if e.occurred_at <= now]
     raw_positive, penalties = _engagement_parts(past, rules, now)
     eng_lines = [
-        Contribution(kind="engagement", name=kind.value, points=round(pts, 2), detail=f"{count} event(s), decayed")
+        Contribution(
+            kind="engagement",
+            name=kind.value,
+            points=round(pts, 2),
+            detail=f"{count} event(s), decayed",
+        )
         for kind, (pts, count) in sorted(raw_positive.items())
         if round(pts, 2) != 0
     ]
@@ -196,7 +201,10 @@ def _next_change(
             t = half_life * math.log2(positive / (threshold - base))
             candidates.append(now + max(t, timedelta(0)) + timedelta(seconds=1))
     temp = rules.temperature
-    for kinds, window in ((temp.hot_signals, temp.signal_window.hot), (temp.warm_signals, temp.signal_window.warm)):
+    for kinds, window in (
+        (temp.hot_signals, temp.signal_window.hot),
+        (temp.warm_signals, temp.signal_window.warm),
+    ):
         for event in events:
             if event.kind in kinds and event.occurred_at + window > now:
                 candidates.append(event.occurred_at + window)

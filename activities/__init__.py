@@ -1,0 +1,1 @@
+"""Everything that touches the world: rules loading, rep assignment, notification, the ledger."""

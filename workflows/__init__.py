@@ -1,0 +1,1 @@
+"""Temporal workflows: one `LeadWorkflow` per lead, executing the domain's decisions durably."""
