@@ -38,7 +38,7 @@ ALL = (
 # `temporal operator search-attribute create --type TYPE` spell them.
 _TYPE_NAMES = {
     "KEYWORD": "Keyword",
-    "FLOAT": "Double",
+    "DOUBLE": "Double",
     "INT": "Int",
     "BOOL": "Bool",
     "DATETIME": "Datetime",
