@@ -82,9 +82,9 @@ def score(intake: LeadIntake, events: Sequence[LeadEvent], rules: Rules, now: da
             Contribution(kind="bound", name="score bounded to 0-100", points=round(total - unbounded, 2))
         )
     temperature = temperature_for(total, past, rules, now)
-    positive_now = sum(pts for pts, _ in raw_positive.values())
-    penalty_now = sum(pts for pts, _ in penalties.values())
-    next_change = _next_change(fit + penalty_now, positive_now, past, rules, now, total, temperature)
+    positive_now = [pts for _, (pts, _) in sorted(raw_positive.items())]
+    penalty_now = [pts for _, (pts, _) in sorted(penalties.items())]
+    next_change = _next_change(fit, positive_now, penalty_now, past, rules, now, total, temperature)
     return Score(
         fit=fit,
         engagement=engagement,
@@ -139,7 +139,7 @@ def temperature_for(total: float, events: Sequence[LeadEvent], rules: Rules, now
 
 def decayed(points: float, age: timedelta, half_life: timedelta) -> float:
     """`points` halved once per `half_life` of `age`."""
-    return points * 0.5 ** (max(age.total_seconds(), 0.0) / half_life.total_seconds())
+    return points * float(0.5 ** (max(age.total_seconds(), 0.0) / half_life.total_seconds()))
 
 
 # --- helpers -------------------------------------------------------------------------------
@@ -177,8 +177,9 @@ def _recent(events: Sequence[LeadEvent], kinds: Sequence[EventKind], window: tim
 
 
 def _next_change(
-    base: float,
-    positive: float,
+    fit: float,
+    positive: Sequence[float],
+    penalties: Sequence[float],
     events: Sequence[LeadEvent],
     rules: Rules,
     now: datetime,
@@ -195,11 +196,12 @@ def _next_change(
         rules.lifecycle.mql.min_score,
         rules.lifecycle.sql.min_score,
     }
+    base = fit + sum(penalties)
     for threshold in thresholds:
-        # crossing downward: base + positive·2^(-t/h) < threshold ⇔ t > h·log2(positive/(threshold-base))
-        if total >= threshold and positive > 0 and base < threshold:
-            t = half_life * math.log2(positive / (threshold - base))
-            candidates.append(now + max(t, timedelta(0)) + timedelta(seconds=1))
+        if total >= threshold and sum(positive) > 0 and base < threshold:
+            crossing = _first_second_below(threshold, fit, positive, penalties, half_life)
+            if crossing is not None:
+                candidates.append(now + crossing)
     temp = rules.temperature
     for kinds, window in (
         (temp.hot_signals, temp.signal_window.hot),
@@ -212,6 +214,39 @@ def _next_change(
     return min(later) if later else None
 
 
+def _total_of(fit: float, positive: Sequence[float], penalties: Sequence[float]) -> float:
+    """The bounded total exactly as `score` adds it up: every line rounded to 0.01 first."""
+    engagement = round(sum([*(round(p, 2) for p in positive), *(round(p, 2) for p in penalties)]), 2)
+    return round(min(MAX_SCORE, max(0.0, round(fit + engagement, 2))), 2)
+
+
+def _first_second_below(
+    threshold: float, fit: float, positive: Sequence[float], penalties: Sequence[float], half_life: timedelta
+) -> timedelta | None:
+    """How long until decay takes the score (as rounded for the total) below `threshold`, to the
+    second. The closed form (fit + penalties + positive·2^(-t/h) = threshold) is where the search
+    starts; the search is needed because the total is a sum of rounded lines, which can stay at the
+    threshold for minutes after the exact crossing."""
+
+    def below(seconds: int) -> bool:
+        factor = float(0.5 ** (seconds / half_life.total_seconds()))
+        return _total_of(fit, [p * factor for p in positive], penalties) < threshold
+
+    base = fit + sum(penalties)
+    estimate = half_life.total_seconds() * math.log2(sum(positive) / (threshold - base))
+    low, high = 0, max(1, math.ceil(estimate) + 1)  # not below at `low`
+    for _ in range(64):
+        if below(high):
+            break
+        low, high = high, high * 2
+    else:
+        return None
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (low, middle) if below(middle) else (middle, high)
+    return timedelta(seconds=high)
+
+
 def _field(intake: LeadIntake, path: str) -> Scalar | None:
     if path.startswith("attributes."):
         return intake.attributes.get(path.removeprefix("attributes."))
@@ -220,7 +255,8 @@ def _field(intake: LeadIntake, path: str) -> Scalar | None:
     if path in ("do_not_email", "do_not_call"):
         return bool(getattr(intake.consent, path))
     value = getattr(intake, path)
-    return value.value if hasattr(value, "value") else value  # enums compare by their spelling
+    result: Scalar | None = value.value if hasattr(value, "value") else value  # enums compare by their spelling
+    return result
 
 
 def _same(left: Scalar, right: Scalar | list[Scalar] | None) -> bool:
