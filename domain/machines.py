@@ -42,18 +42,21 @@ TEMPERATURE_TRANSITIONS: list[dict[str, Any]] = [
 ]
 
 _OPEN = [HandoffStatus.PENDING, HandoffStatus.OVERDUE, HandoffStatus.ESCALATED]
+# Where a new handoff may start: never handed off, or the last handoff is over. `accepted` is over
+# too once the lead was lost or disqualified and then recycled back to nurture.
+_CLOSED = [HandoffStatus.NONE, HandoffStatus.REJECTED, HandoffStatus.EXPIRED, HandoffStatus.ACCEPTED]
 HANDOFF_TRANSITIONS: list[dict[str, Any]] = [
     # a rep is assigned (first attempt, reassignment after escalation, or an ops override)
     {
         "trigger": "assign",
-        "source": [HandoffStatus.NONE, HandoffStatus.REJECTED, HandoffStatus.EXPIRED, *_OPEN],
+        "source": [*_CLOSED, *_OPEN],
         "dest": HandoffStatus.PENDING,
     },
     {"trigger": "sla_missed", "source": HandoffStatus.PENDING, "dest": HandoffStatus.OVERDUE},
     # escalated: the escalation target is told; also where a handoff waits when no rep is free
     {
         "trigger": "escalate",
-        "source": [HandoffStatus.NONE, HandoffStatus.REJECTED, HandoffStatus.EXPIRED, *_OPEN],
+        "source": [*_CLOSED, *_OPEN],
         "dest": HandoffStatus.ESCALATED,
     },
     {"trigger": "rep_accepted", "source": _OPEN, "dest": HandoffStatus.ACCEPTED},
