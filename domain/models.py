@@ -8,6 +8,7 @@ Validation that needs the current time takes it from the validation context
 from __future__ import annotations
 
 import json
+import math
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
@@ -76,8 +77,8 @@ def _check_properties(props: dict[str, Scalar], max_keys: int, max_bytes: int) -
             raise ValueError(f"key {key!r} must be lower_snake_case, 1-64 characters")
         if isinstance(value, str) and len(value) > 500:
             raise ValueError(f"value of {key!r} is longer than 500 characters")
-        if isinstance(value, float) and value != value:
-            raise ValueError(f"value of {key!r} is not a number")
+        if isinstance(value, float) and not math.isfinite(value):  # JSON has no NaN / infinity
+            raise ValueError(f"value of {key!r} is not a finite number")
     size = len(json.dumps(props, default=str))
     if size > max_bytes:
         raise ValueError(f"is {size} bytes as JSON; at most {max_bytes} are allowed")
