@@ -91,6 +91,7 @@ class LeadInput(BaseModel):
     rules: Rules | None = None
     previous_run_id: str | None = None
     early_events: list[LeadEvent] = Field(default_factory=list)
+    max_inputs_per_run: int = Field(default=MAX_INPUTS_PER_RUN, ge=1)
 
 
 class IngestRequest(BaseModel):
@@ -112,6 +113,7 @@ class LeadWorkflow:
         self._inputs = 0
         self._notifications: set[asyncio.Task[None]] = set()
         self._upserted: dict[str, Any] = {}
+        self._max_inputs = input.max_inputs_per_run
 
     @workflow.run
     async def run(self, input: LeadInput) -> LeadView:
@@ -122,7 +124,7 @@ class LeadWorkflow:
             assert state is not None
             if state.completed:
                 break
-            if self._inputs >= MAX_INPUTS_PER_RUN or workflow.info().is_continue_as_new_suggested():
+            if self._inputs >= self._max_inputs or workflow.info().is_continue_as_new_suggested():
                 await self._drain()
                 workflow.continue_as_new(
                     LeadInput(
@@ -130,6 +132,7 @@ class LeadWorkflow:
                         state=self._state,
                         rules=self._rules,
                         early_events=self._early_events,
+                        max_inputs_per_run=self._max_inputs,
                     )
                 )
             self._wake = False
@@ -288,9 +291,7 @@ class LeadWorkflow:
         try:
             type(model).model_validate(model.model_dump(), context={"now": workflow.now()})
         except ValidationError as exc:
-            raise ApplicationError(
-                describe_validation_error(exc), type="InvalidRequest", non_retryable=True
-            ) from None
+            raise ApplicationError(describe_validation_error(exc), type="InvalidRequest", non_retryable=True) from None
 
     async def _apply_quietly(self, item: Input) -> None:
         """For inputs nobody waits on (timers, signals): a refusal is logged, not raised."""
@@ -314,7 +315,9 @@ class LeadWorkflow:
             self._wake = True
             entries = [e.entry for e in decision.effects if isinstance(e, Record)]
             if entries:
-                await workflow.execute_activity("record", RecordInput(entries=entries), result_type=int, **RECORD_OPTIONS)
+                await workflow.execute_activity(
+                    "record", RecordInput(entries=entries), result_type=int, **RECORD_OPTIONS
+                )
             for effect in decision.effects:
                 if isinstance(effect, Notify):
                     self._send(NotifyInput(notification=effect.notification))
