@@ -252,7 +252,7 @@ async def test_a_failing_notification_receiver_does_not_hold_up_the_lead(
 ) -> None:
     stand_ins.notify_failures = 2
     async with worker(env.client, task_queue, stand_ins):
-        handle, view = await accepted_lead(env, task_queue)
+        _, view = await accepted_lead(env, task_queue)
         assert view.stage is Stage.ACCEPTED
         await env.sleep(timedelta(minutes=5))
         await eventually(lambda: stand_ins.notify_calls >= 3)
