@@ -9,7 +9,22 @@ Stops gracefully on SIGINT / SIGTERM.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
+import signal
+import sys
+from datetime import timedelta
+
+import structlog
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Worker
+
+from activities.lead_activities import LeadActivities
+from activities.logs import configure_logging
+from activities.settings import Settings, SettingsError
+from workflows.lead import LeadWorkflow
+from workflows.search_attributes import SearchAttributesNotPermitted, ensure_search_attributes
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,4 +54,69 @@ def build_parser() -> argparse.ArgumentParser:
         default=os.environ.get("LEADFLOW_RULES", "rules/default.yaml"),
         help="rules file used until one is published (env LEADFLOW_RULES; default rules/default.yaml)",
     )
+    parser.add_argument(
+        "--log-level",
+        default=os.environ.get("LEADFLOW_LOG_LEVEL", "INFO"),
+        help="log level (env LEADFLOW_LOG_LEVEL; default INFO)",
+    )
     return parser
+
+
+async def run(args: argparse.Namespace, stop: asyncio.Event) -> int:
+    """Connect, make sure the search attributes exist, and poll until `stop` is set."""
+    log = structlog.get_logger("leadflow.worker")
+    settings = Settings.from_env(data_dir=args.data_dir, rules_path=args.rules)
+    try:
+        client = await Client.connect(args.address, namespace=args.namespace, data_converter=pydantic_data_converter)
+    except Exception as exc:  # the SDK raises plain RuntimeErrors for connection failures
+        log.error("cannot connect to Temporal", address=args.address, error=str(exc))
+        return 1
+    try:
+        added = await ensure_search_attributes(client, args.namespace)
+    except SearchAttributesNotPermitted as exc:
+        log.error("search attributes missing", error=str(exc))
+        return 1
+    if added:
+        log.info("registered search attributes", added=added)
+    async with LeadActivities(settings) as lead_activities:
+        # Activities are async (their blocking parts run in threads), so no executor is needed.
+        worker = Worker(
+            client,
+            task_queue=args.task_queue,
+            workflows=[LeadWorkflow],
+            activities=lead_activities.activities,
+            graceful_shutdown_timeout=timedelta(seconds=10),
+        )
+        async with worker:
+            log.info(
+                "worker running",
+                address=args.address,
+                namespace=args.namespace,
+                task_queue=args.task_queue,
+                data_dir=str(settings.data_dir),
+            )
+            await stop.wait()
+            log.info("worker stopping")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    configure_logging(args.log_level)
+    stop = asyncio.Event()
+
+    async def serve() -> int:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        return await run(args, stop)
+
+    try:
+        return asyncio.run(serve())
+    except SettingsError as exc:
+        structlog.get_logger("leadflow.worker").error("bad configuration", error=str(exc))
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -358,9 +358,10 @@ class LeadWorkflow:
         task.add_done_callback(self._notifications.discard)
 
     async def _load_rules(self, version: str | None) -> Rules:
-        return await workflow.execute_activity(
+        rules: Rules = await workflow.execute_activity(
             "load_rules", LoadRulesInput(version=version), result_type=Rules, **RULES_OPTIONS
         )
+        return rules
 
     async def _drain(self) -> None:
         """Before completing or continuing as new: every handler and notification has finished."""
@@ -389,7 +390,7 @@ class LeadWorkflow:
             value = values[key.name]
             if self._upserted.get(key.name, _UNSET) == value:
                 continue
-            updates.append(key.value_unset() if value is None else key.value_set(value))  # type: ignore[attr-defined]
+            updates.append(key.value_unset() if value is None else key.value_set(value))
             self._upserted[key.name] = value
         if updates:
             workflow.upsert_search_attributes(updates)

@@ -32,7 +32,7 @@ def intake(now: datetime, **overrides: object) -> LeadIntake:
 
 
 def event(kind: str, now: datetime, event_id: str | None = None) -> LeadEvent:
-    return LeadEvent(event_id=event_id or f"{kind}-{now.timestamp()}", kind=kind, occurred_at=now)  # type: ignore[arg-type]
+    return LeadEvent(event_id=event_id or f"{kind}-{now.timestamp()}", kind=kind, occurred_at=now)
 
 
 async def test_missed_deadlines_escalate_reassign_then_return_to_marketing(
@@ -175,10 +175,8 @@ async def test_no_free_rep_escalates_and_retries(
         view = await handle.execute_update(LeadWorkflow.add_event, event("trial_started", now))
         assert view.stage is Stage.SQL and view.handoff_status is HandoffStatus.ESCALATED
         assert (
-            (view.assigned_rep is None
-            and "no rep" in view.waiting_for.lower())
-            or "escalated" in view.waiting_for.lower()
-        )
+            view.assigned_rep is None and "no rep" in view.waiting_for.lower()
+        ) or "escalated" in view.waiting_for.lower()
         stand_ins.no_rep = False
         await env.sleep(default_rules.handoff.escalate_after + timedelta(seconds=1))
         view = await handle.query(LeadWorkflow.view)
@@ -202,7 +200,7 @@ async def test_validators_reject_what_the_lead_does_not_allow(
         ]
         for update, arg, expected in rejections:
             with pytest.raises(WorkflowUpdateFailedError) as caught:
-                await handle.execute_update(update, arg)  # type: ignore[arg-type]
+                await handle.execute_update(update, arg)  # type: ignore[call-overload]
             assert expected in str(caught.value.cause), (update, str(caught.value.cause))
         assert await accepted_updates(handle) == accepted_before, "validators reject before the update is accepted"
 
@@ -217,7 +215,7 @@ async def test_validators_reject_what_the_lead_does_not_allow(
             (LeadWorkflow.reassign, Reassign(to=rep), "already assigned"),
         ]:
             with pytest.raises(WorkflowUpdateFailedError) as caught:
-                await handle.execute_update(update, arg)  # type: ignore[arg-type]
+                await handle.execute_update(update, arg)  # type: ignore[call-overload]
             assert expected in str(caught.value.cause), (update, str(caught.value.cause))
 
         view = await handle.execute_update(LeadWorkflow.reassign, Reassign(to=other, by="ops-anna"))

@@ -54,7 +54,7 @@ async def test_rejected_updates_leave_no_history(
             (LeadWorkflow.add_event, event("page_viewed", now + timedelta(days=2))),
         ]:
             with pytest.raises(WorkflowUpdateFailedError):
-                await handle.execute_update(update, arg)  # type: ignore[arg-type]
+                await handle.execute_update(update, arg)  # type: ignore[call-overload]
         assert len((await handle.fetch_history()).events) == before
 
 
