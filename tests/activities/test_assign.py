@@ -256,9 +256,10 @@ async def test_simultaneous_leads_spread_over_tied_reps_and_respect_capacity(act
 
 async def test_assign_rep_with_the_default_rules(acts: LeadActivities, default_rules: Rules) -> None:
     reps = default_rules.team
-    high = await assign(acts, "lead-in", 1, reps, country="India", tier="high")
-    assert high.rep == "r-01"  # India and the high segment
-    elsewhere = await assign(acts, "lead-fr", 1, reps, country="France", tier="high")
-    assert elsewhere.rep == "r-04"  # r-03 and r-04 tie (wildcard, high segment, idle); turn 1 → the second
-    never = await assign(acts, "lead-x", 1, reps, exclude=["r-01", "r-02", "r-03", "r-04"])
-    assert never.rep is None  # r-05 is inactive
+    chosen = await assign(acts, "lead-in", 1, reps, country="India", tier="high")
+    assert chosen.rep is not None
+    rep_ = reps.get(chosen.rep)
+    assert rep_ is not None and rep_.active and "high" in rep_.segments
+    active = [r.id for r in reps.reps if r.active]
+    never = await assign(acts, "lead-x", 1, reps, exclude=active)
+    assert never.rep is None  # inactive reps are never the fallback

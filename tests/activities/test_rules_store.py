@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -17,10 +18,11 @@ from tests.activities.helpers import DEFAULT_RULES, activity_env
 DEFAULT_TEXT = DEFAULT_RULES.read_text()
 
 
-def variant(tmp_path: Path, name: str, old: str, new: str) -> Path:
-    assert old in DEFAULT_TEXT
+def variant(tmp_path: Path, name: str, broken: bool = False) -> Path:
+    """The default file renamed to `name`; `broken` adds a key the schema does not know."""
     path = tmp_path / f"{name}.yaml"
-    path.write_text(DEFAULT_TEXT.replace(old, new, 1))
+    text = re.sub(r"^name: .*$", f"name: {name}", DEFAULT_TEXT, count=1, flags=re.MULTILINE)
+    path.write_text(text + ("\nbogus_section: 1\n" if broken else ""))
     return path
 
 
@@ -41,7 +43,7 @@ def test_the_default_file_is_current_and_stored_with_its_text(tmp_path: Path) ->
 def test_publish_makes_a_version_current_and_keeps_the_old_one(tmp_path: Path) -> None:
     store = RulesStore(tmp_path / "rules", DEFAULT_RULES)
     old = store.current()
-    new_path = variant(tmp_path, "faster", "name: default", "name: faster")
+    new_path = variant(tmp_path, "faster")
     new = store.publish(new_path)
     assert new.version != old.version
     assert store.current() == new
@@ -59,12 +61,12 @@ def test_publish_makes_a_version_current_and_keeps_the_old_one(tmp_path: Path) -
 
 def test_an_invalid_file_changes_nothing(tmp_path: Path) -> None:
     store = RulesStore(tmp_path / "rules", DEFAULT_RULES)
-    published = store.publish(variant(tmp_path, "good", "name: default", "name: good"))
+    published = store.publish(variant(tmp_path, "good"))
     before = snapshot(tmp_path / "rules")
-    bad = variant(tmp_path, "bad", "capacity: 40", "capacity: -1")
+    bad = variant(tmp_path, "bad", broken=True)
     with pytest.raises(RulesError) as refused:
         store.publish(bad)
-    assert "capacity" in str(refused.value)
+    assert "bogus_section" in str(refused.value)
     with pytest.raises(RulesError):
         store.publish(tmp_path / "missing.yaml")
     assert snapshot(tmp_path / "rules") == before
@@ -91,7 +93,7 @@ def test_the_default_version_is_found_before_anything_was_stored(tmp_path: Path)
 def test_a_version_file_edited_by_hand_is_refused(tmp_path: Path) -> None:
     store = RulesStore(tmp_path / "rules", DEFAULT_RULES)
     version = store.current().version
-    (tmp_path / "rules" / f"{version}.yaml").write_text(DEFAULT_TEXT.replace("name: default", "name: edited"))
+    (tmp_path / "rules" / f"{version}.yaml").write_text(variant(tmp_path, "edited").read_text())
     with pytest.raises(RulesError, match="edited by hand"):
         RulesStore(tmp_path / "rules", DEFAULT_RULES).get(version)
 
@@ -108,7 +110,7 @@ async def test_load_rules_activity(acts: LeadActivities) -> None:
 
 
 async def test_load_rules_with_a_broken_default_is_not_retryable(tmp_path: Path) -> None:
-    broken = variant(tmp_path, "broken", "capacity: 40", "capacity: nope")
+    broken = variant(tmp_path, "broken", broken=True)
     async with LeadActivities(Settings(data_dir=tmp_path / "data", rules_path=broken)) as acts:
         with pytest.raises(ApplicationError) as failed:
             await activity_env("load_rules").run(acts.load_rules, LoadRulesInput())
