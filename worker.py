@@ -23,6 +23,7 @@ from temporalio.worker import Worker
 from activities.lead_activities import LeadActivities
 from activities.logs import configure_logging
 from activities.settings import Settings, SettingsError
+from domain.errors import LeadflowError
 from workflows.lead import LeadWorkflow
 from workflows.search_attributes import SearchAttributesNotPermitted, ensure_search_attributes
 
@@ -79,6 +80,11 @@ async def run(args: argparse.Namespace, stop: asyncio.Event) -> int:
     if added:
         log.info("registered search attributes", added=added)
     async with LeadActivities(settings) as lead_activities:
+        try:
+            rules = lead_activities.rules.current()  # a broken rules file stops the worker here, not each lead
+        except LeadflowError as exc:
+            log.error("rules unusable", error=str(exc))
+            return 2
         # Activities are async (their blocking parts run in threads), so no executor is needed.
         worker = Worker(
             client,
@@ -94,6 +100,7 @@ async def run(args: argparse.Namespace, stop: asyncio.Event) -> int:
                 namespace=args.namespace,
                 task_queue=args.task_queue,
                 data_dir=str(settings.data_dir),
+                rules_version=rules.version,
             )
             await stop.wait()
             log.info("worker stopping")

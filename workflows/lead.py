@@ -66,7 +66,7 @@ NOTIFY_OPTIONS: dict[str, Any] = {
         backoff_coefficient=2.0,
         maximum_interval=timedelta(minutes=10),
         maximum_attempts=20,
-        non_retryable_error_types=["NotificationRejected"],
+        non_retryable_error_types=["WebhookRejected"],
     ),
 }
 ASSIGN_OPTIONS: dict[str, Any] = {
