@@ -27,7 +27,7 @@ def parse_rules(text: str, source: str = "<rules>") -> Rules:
     try:
         rules = Rules.model_validate(data)
     except ValidationError as exc:
-        raise RulesError([_problem(err, data, source) for err in exc.errors()]) from None
+        raise RulesError([_problem(err, data, source) for err in _without_union_noise(exc.errors(), data)]) from None
     problems = [
         RuleProblem(source, _line_of(data, tuple(path.split("."))), path, message)
         for path, message in lifecycle_problems(rules.lifecycle, rules.reasons)
@@ -65,6 +65,61 @@ def _plain(node: Any) -> Any:
     if isinstance(node, list):
         return [_plain(v) for v in node]
     return node
+
+
+_SCALAR_TAGS = frozenset({"str", "int", "float", "bool", "none"})
+
+
+def _without_union_noise(errors: list[Any], data: Any) -> list[Any]:
+    """A value that fits no member of a union (`source: stage | [stage]`) gets one pydantic error per
+    member, each under a tag (`source.list[str-enum[Stage]].1`). Keep what says what is wrong, under
+    the field's own path: the errors from inside a member the value had the shape of; else the
+    errors that are not a mere type mismatch; else one line naming the types that would do."""
+    out: list[Any] = []
+    unions: dict[tuple[Any, ...], list[Any]] = {}
+    for err in errors:
+        loc = tuple(err["loc"])
+        tag = _first_union_tag(loc, data)
+        if tag is None:
+            out.append(err)
+            continue
+        field = loc[:tag]
+        if field not in unions:
+            unions[field] = []
+            out.append(field)  # the union's problems go where its first error was
+        unions[field].append({**err, "loc": field + loc[tag + 1 :]})
+    result: list[Any] = []
+    for item in out:
+        if not isinstance(item, tuple):
+            result.append(item)
+            continue
+        group = unions[item]
+        deeper = [e for e in group if len(e["loc"]) > len(item)]
+        specific = [e for e in group if not str(e["type"]).endswith("_type")]
+        if deeper:
+            result += _without_union_noise(deeper, data)
+        elif specific:
+            result += specific
+        else:
+            wanted = " or ".join(dict.fromkeys(str(e["msg"]).removeprefix("Input should be ") for e in group))
+            result.append({**group[0], "msg": f"Input should be {wanted}"})
+    return result
+
+
+def _first_union_tag(loc: tuple[Any, ...], data: Any) -> int | None:
+    """Where in `loc` pydantic put the first union-member tag (`str`, `list[...]`), if anywhere."""
+    node = data
+    for index, part in enumerate(loc):
+        key = next((k for k in node if str(k) == str(part)), None) if isinstance(node, dict) else None
+        if key is None and isinstance(part, str) and part != "[key]" and ("[" in part or part in _SCALAR_TAGS):
+            return index
+        if key is not None:
+            node = node[key]
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+        else:
+            node = None
+    return None
 
 
 def _problem(err: Any, data: Any, source: str) -> RuleProblem:
