@@ -9,13 +9,33 @@ on stderr, never a traceback).
 from __future__ import annotations
 
 import argparse
+import asyncio
 import csv
 import json
 import os
 import sys
-from collections.abc import Callable, Sequence
+import uuid
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from temporalio.client import (
+    Client,
+    WithStartWorkflowOperation,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
+    WorkflowQueryFailedError,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
+from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
 
 from domain.backtest import (
     REFERENCE_TIME,
@@ -26,12 +46,28 @@ from domain.backtest import (
     summarise,
 )
 from domain.diagram import MACHINES, markdown, mermaid, mermaid_all
-from domain.errors import RulesError
+from domain.errors import LeadflowError, RulesError
+from domain.identity import lead_id_for, resolve_lead
+from domain.models import (
+    Accept,
+    Disqualify,
+    LeadEvent,
+    LeadIntake,
+    Reassign,
+    RecordOutcome,
+    Reject,
+    SubmitFeedback,
+    describe_validation_error,
+)
 from domain.rules import Rules
 from domain.rules_file import parse_rules
+from domain.state import LeadView
+from domain.vocabulary import EventKind, Outcome, Source
 from domain.xeducation import ID_COLUMN, SCORING_COLUMNS
+from workflows.lead import IngestRequest, LeadInput, LeadWorkflow
 
 EXIT_OK = 0
+EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 
 Handler = Callable[[argparse.Namespace], int]
@@ -46,6 +82,176 @@ class CliError(Exception):
         super().__init__("\n".join(lines))
 
 
+# --- the client library: what a backend imports ------------------------------------------------
+
+DEV_SECRET = "leadflow-dev-secret"  # used only when LEADFLOW_ID_SECRET is unset (local runs)
+
+
+class StarterError(LeadflowError):
+    """A request the client could not carry out; the message is meant for a person."""
+
+
+@dataclass(frozen=True)
+class Connection:
+    """Where the leads live and how their ids are keyed. Build with `Connection.from_env()`."""
+
+    client: Client
+    task_queue: str = "leadflow"
+    id_secret: str = DEV_SECRET
+
+    @staticmethod
+    async def from_env(
+        address: str | None = None,
+        namespace: str | None = None,
+        task_queue: str | None = None,
+        client: Client | None = None,
+    ) -> Connection:
+        """Connect as `TEMPORAL_ADDRESS` / `TEMPORAL_NAMESPACE` say (arguments win)."""
+        if client is None:
+            address = address or os.environ.get("TEMPORAL_ADDRESS", "localhost:7233")
+            namespace = namespace or os.environ.get("TEMPORAL_NAMESPACE", "default")
+            try:
+                client = await Client.connect(address, namespace=namespace, data_converter=pydantic_data_converter)
+            except Exception as exc:
+                raise StarterError(f"cannot reach Temporal at {address}: {exc}") from None
+        return Connection(
+            client=client,
+            task_queue=task_queue or os.environ.get("LEADFLOW_TASK_QUEUE", "leadflow"),
+            id_secret=os.environ.get("LEADFLOW_ID_SECRET") or DEV_SECRET,
+        )
+
+    def lead_id(self, reference: str) -> str:
+        """A lead id from a lead id, an e-mail, a phone (`+…`) or `external:ID`."""
+        try:
+            return resolve_lead(reference, self.id_secret)
+        except ValueError as exc:
+            raise StarterError(str(exc)) from None
+
+    def handle(self, reference: str) -> WorkflowHandle[LeadWorkflow, LeadView]:
+        return self.client.get_workflow_handle_for(LeadWorkflow.run, self.lead_id(reference))
+
+
+def parse_intake(data: Mapping[str, Any], now: datetime | None = None) -> LeadIntake:
+    """Validate a payload at the edge: a bad one raises `StarterError` naming every bad field."""
+    now = now or datetime.now(UTC)
+    payload = {"received_at": now, **data}
+    try:
+        return LeadIntake.model_validate(payload, context={"now": now})
+    except ValidationError as exc:
+        raise StarterError(f"invalid lead: {describe_validation_error(exc)}") from None
+
+
+async def submit_lead(conn: Connection, intake: LeadIntake) -> LeadView:
+    """Start the lead's workflow, or merge into the running one (reported as `duplicate`).
+
+    After a lead's workflow has completed, a new submission starts a new run, linked to the old
+    one through its input (`previous_run_id`) and visible in the Web UI.
+    """
+    lead_id = lead_id_for(intake, conn.id_secret)
+    previous: str | None = None
+    try:
+        described = await conn.client.get_workflow_handle(lead_id).describe()
+        if described.status != WorkflowExecutionStatus.RUNNING:
+            previous = described.run_id
+    except RPCError as exc:
+        if exc.status is not RPCStatusCode.NOT_FOUND:
+            raise StarterError(f"cannot look up {lead_id}: {exc.message}") from None
+    start = WithStartWorkflowOperation(
+        LeadWorkflow.run,
+        LeadInput(lead_id=lead_id, previous_run_id=previous),
+        id=lead_id,
+        task_queue=conn.task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        static_summary=f"Lead {lead_id}" + (f" (again; previous run {previous})" if previous else ""),
+    )
+    return await _call(
+        conn.client.execute_update_with_start_workflow(
+            LeadWorkflow.ingest, IngestRequest(intake=intake), start_workflow_operation=start
+        ),
+        lead_id,
+    )
+
+
+async def record_event(conn: Connection, lead: str, event: LeadEvent, wait: bool = True) -> LeadView | None:
+    """Report what the lead did. `wait=False` sends a signal and returns at once."""
+    handle = conn.handle(lead)
+    if not wait:
+        await _call(handle.signal(LeadWorkflow.event, event), handle.id)
+        return None
+    return await _call(handle.execute_update(LeadWorkflow.add_event, event), handle.id)
+
+
+async def accept(conn: Connection, lead: str, rep: str) -> LeadView:
+    handle = conn.handle(lead)
+    return await _call(handle.execute_update(LeadWorkflow.accept, Accept(rep=rep)), handle.id)
+
+
+async def reject(conn: Connection, lead: str, rep: str, reason: str, note: str = "") -> LeadView:
+    handle = conn.handle(lead)
+    return await _call(handle.execute_update(LeadWorkflow.reject, Reject(rep=rep, reason=reason, note=note)), handle.id)
+
+
+async def record_outcome(
+    conn: Connection, lead: str, outcome: Outcome, reason: str | None = None, note: str = ""
+) -> LeadView:
+    handle = conn.handle(lead)
+    request = _build(RecordOutcome, outcome=outcome, reason=reason, note=note)
+    return await _call(handle.execute_update(LeadWorkflow.record_outcome, request), handle.id)
+
+
+async def submit_feedback(
+    conn: Connection, lead: str, rating: int, reasons: Sequence[str] = (), note: str = ""
+) -> LeadView:
+    handle = conn.handle(lead)
+    request = _build(SubmitFeedback, rating=rating, reasons=list(reasons), note=note)
+    return await _call(handle.execute_update(LeadWorkflow.submit_feedback, request), handle.id)
+
+
+async def reassign(conn: Connection, lead: str, to: str, by: str = "ops") -> LeadView:
+    handle = conn.handle(lead)
+    return await _call(handle.execute_update(LeadWorkflow.reassign, _build(Reassign, to=to, by=by)), handle.id)
+
+
+async def disqualify(conn: Connection, lead: str, reason: str, by: str = "ops") -> LeadView:
+    handle = conn.handle(lead)
+    request = _build(Disqualify, reason=reason, by=by)
+    return await _call(handle.execute_update(LeadWorkflow.disqualify, request), handle.id)
+
+
+async def show(conn: Connection, lead: str) -> LeadView:
+    handle = conn.handle(lead)
+    return await _call(handle.query(LeadWorkflow.view), handle.id)
+
+
+_Model = TypeVar("_Model", bound=BaseModel)
+_T = TypeVar("_T")
+
+
+def _build(model: type[_Model], **data: Any) -> _Model:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise StarterError(describe_validation_error(exc)) from None
+
+
+async def _call(request: Awaitable[_T], lead_id: str) -> _T:
+    """Turn Temporal's errors into one sentence for a person."""
+    try:
+        return await request
+    except WorkflowUpdateFailedError as exc:
+        cause = exc.cause
+        message = cause.message if isinstance(cause, ApplicationError) else str(cause or exc)
+        raise StarterError(f"{lead_id}: {message}") from None
+    except WorkflowQueryFailedError as exc:
+        raise StarterError(f"{lead_id}: {exc.message}") from None
+    except RPCError as exc:
+        if exc.status is RPCStatusCode.NOT_FOUND:
+            raise StarterError(f"no lead {lead_id} (or it is not running)") from None
+        raise StarterError(f"{lead_id}: Temporal said {exc.status.name}: {exc.message}") from None
+    except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
+        raise StarterError(f"{lead_id}: no answer in time; is a worker running?") from None
+
+
 # --- the parser ----------------------------------------------------------------------------
 
 
@@ -57,6 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_rules_commands(commands)
+    _add_lead_commands(commands)
     return parser
 
 
@@ -240,6 +447,242 @@ def _read_text(path: str, what: str) -> str:
         raise CliError(f"{path}: is not UTF-8 text: {exc.reason} at byte {exc.start}") from None
     except OSError as exc:
         raise CliError(f"{path}: cannot read the {what}: {exc.strerror or exc}") from None
+
+
+# --- lead commands (need a running Temporal and worker) --------------------------------------
+
+AsyncHandler = Callable[[argparse.Namespace, Connection], Awaitable[int]]
+
+
+def _add_lead_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    connection = argparse.ArgumentParser(add_help=False)
+    connection.add_argument("--address", help="Temporal host:port (env TEMPORAL_ADDRESS; default localhost:7233)")
+    connection.add_argument("--namespace", help="Temporal namespace (env TEMPORAL_NAMESPACE; default 'default')")
+    connection.add_argument("--task-queue", help="the workers' task queue (env LEADFLOW_TASK_QUEUE; default leadflow)")
+    connection.add_argument("--json", action="store_true", help="print one JSON object")
+    lead_help = "lead id (lead-…), e-mail, phone (+…) or external:ID"
+
+    submit = commands.add_parser("submit", parents=[connection], help="submit a lead (a repeat merges)")
+    submit.add_argument("--email")
+    submit.add_argument("--phone", help="with country code, e.g. +44 20 7946 0958")
+    submit.add_argument("--external-id")
+    submit.add_argument("--name")
+    submit.add_argument("--company")
+    submit.add_argument("--source", help=f"one of: {', '.join(s.value for s in Source)}")
+    submit.add_argument("--referrer")
+    submit.add_argument("--country")
+    submit.add_argument("--city")
+    submit.add_argument("--do-not-email", action="store_true")
+    submit.add_argument("--do-not-call", action="store_true")
+    submit.add_argument("--attr", action="append", default=[], metavar="KEY=VALUE", help="profile attribute")
+    submit.set_defaults(handler=_async(_submit))
+
+    event = commands.add_parser("event", parents=[connection], help="report something the lead did")
+    event.add_argument("lead", help=lead_help)
+    event.add_argument("kind", help=f"one of: {', '.join(k.value for k in EventKind)}")
+    event.add_argument("--id", dest="event_id", help="event id for deduplication (default: a new one)")
+    event.add_argument("--at", help="when it happened, ISO 8601 with zone (default: now)")
+    event.add_argument("--prop", action="append", default=[], metavar="KEY=VALUE")
+    event.set_defaults(handler=_async(_event))
+
+    accept_cmd = commands.add_parser("accept", parents=[connection], help="a rep accepts the lead")
+    accept_cmd.add_argument("lead", help=lead_help)
+    accept_cmd.add_argument("--rep", required=True)
+    accept_cmd.set_defaults(handler=_async(_accept))
+
+    reject_cmd = commands.add_parser("reject", parents=[connection], help="a rep rejects the lead")
+    reject_cmd.add_argument("lead", help=lead_help)
+    reject_cmd.add_argument("--rep", required=True)
+    reject_cmd.add_argument("--reason", required=True, help="a reject reason code from the rules")
+    reject_cmd.add_argument("--note", default="")
+    reject_cmd.set_defaults(handler=_async(_reject))
+
+    outcome = commands.add_parser("outcome", parents=[connection], help="record won or lost")
+    outcome.add_argument("lead", help=lead_help)
+    verdict = outcome.add_mutually_exclusive_group(required=True)
+    verdict.add_argument("--won", action="store_true")
+    verdict.add_argument("--lost", action="store_true")
+    outcome.add_argument("--reason", help="a lost reason code from the rules (required with --lost)")
+    outcome.add_argument("--note", default="")
+    outcome.set_defaults(handler=_async(_outcome))
+
+    feedback = commands.add_parser("feedback", parents=[connection], help="rate the lead's quality (1-5)")
+    feedback.add_argument("lead", help=lead_help)
+    feedback.add_argument("--rating", type=int, required=True)
+    feedback.add_argument("--reason", action="append", default=[], help="a reason code (repeatable)")
+    feedback.add_argument("--note", default="")
+    feedback.set_defaults(handler=_async(_feedback))
+
+    reassign_cmd = commands.add_parser("reassign", parents=[connection], help="ops: give the handoff to a rep")
+    reassign_cmd.add_argument("lead", help=lead_help)
+    reassign_cmd.add_argument("--to", required=True)
+    reassign_cmd.add_argument("--by", default=os.environ.get("USER", "ops"))
+    reassign_cmd.set_defaults(handler=_async(_reassign))
+
+    disqualify_cmd = commands.add_parser("disqualify", parents=[connection], help="ops: disqualify the lead")
+    disqualify_cmd.add_argument("lead", help=lead_help)
+    disqualify_cmd.add_argument("--reason", required=True)
+    disqualify_cmd.add_argument("--by", default=os.environ.get("USER", "ops"))
+    disqualify_cmd.set_defaults(handler=_async(_disqualify))
+
+    show_cmd = commands.add_parser("show", parents=[connection], help="the lead's standing and timeline")
+    show_cmd.add_argument("lead", help=lead_help)
+    show_cmd.set_defaults(handler=_async(_show))
+
+
+def _async(handler: AsyncHandler) -> Handler:
+    """Lead commands are async: they get a connection (or the one a test hands in)."""
+
+    def run(args: argparse.Namespace) -> int:
+        return asyncio.run(_with_connection(handler, args))
+
+    run.async_handler = handler  # type: ignore[attr-defined]
+    return run
+
+
+async def _with_connection(handler: AsyncHandler, args: argparse.Namespace, client: Client | None = None) -> int:
+    try:
+        conn = await Connection.from_env(args.address, args.namespace, args.task_queue, client=client)
+        return await handler(args, conn)
+    except StarterError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+async def amain(argv: Sequence[str], client: Client | None = None) -> int:
+    """`main` for callers that already run an event loop (tests hand in their own client)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else EXIT_BAD_INPUT
+    handler = getattr(args.handler, "async_handler", None)
+    if handler is None:
+        return main(argv)
+    return await _with_connection(handler, args, client)
+
+
+def _key_values(pairs: Sequence[str], what: str) -> dict[str, str | int | float | bool]:
+    values: dict[str, str | int | float | bool] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key.strip():
+            raise StarterError(f"{what} {pair!r} is not KEY=VALUE")
+        values[key.strip()] = _scalar(raw.strip())
+    return values
+
+
+def _scalar(raw: str) -> str | int | float | bool:
+    if raw.lower() in ("true", "false"):
+        return raw.lower() == "true"
+    for kind in (int, float):
+        try:
+            return kind(raw)
+        except ValueError:
+            pass
+    return raw
+
+
+def _print_view(view: LeadView, as_json: bool, extra: dict[str, Any] | None = None) -> int:
+    if as_json:
+        data = view.model_dump(mode="json")
+        print(json.dumps({**data, **(extra or {})}, sort_keys=False))
+        return EXIT_OK
+    deadline = f"{view.handoff_deadline:%Y-%m-%d %H:%M:%S} UTC" if view.handoff_deadline else "-"
+    print(f"{view.lead_id}  {view.stage.value} / {view.temperature.value} / {view.tier.value}  score {view.score:g}")
+    print(f"  {view.waiting_for}")
+    print(
+        f"  rep {view.assigned_rep or '-'}  handoff {view.handoff_status.value}"
+        f" (attempt {view.handoff_attempt} of {view.handoff_max_attempts})  deadline {deadline}"
+    )
+    print(f"  source {view.source}  events {view.events}  duplicates {view.duplicates}  rules {view.rules_version}")
+    return EXIT_OK
+
+
+async def _submit(args: argparse.Namespace, conn: Connection) -> int:
+    data: dict[str, Any] = {
+        key: value
+        for key, value in {
+            "email": args.email,
+            "phone": args.phone,
+            "external_id": args.external_id,
+            "name": args.name,
+            "company": args.company,
+            "source": args.source,
+            "referrer": args.referrer,
+            "country": args.country,
+            "city": args.city,
+        }.items()
+        if value is not None
+    }
+    data["consent"] = {"do_not_email": args.do_not_email, "do_not_call": args.do_not_call}
+    data["attributes"] = _key_values(args.attr, "--attr")
+    view = await submit_lead(conn, parse_intake(data))
+    if args.json:
+        keys = ("lead_id", "stage", "temperature", "tier", "score", "duplicate")
+        print(json.dumps({k: v for k, v in view.model_dump(mode="json").items() if k in keys}))
+        return EXIT_OK
+    print(("merged into " if view.duplicate else "submitted ") + view.lead_id)
+    return _print_view(view, False)
+
+
+async def _event(args: argparse.Namespace, conn: Connection) -> int:
+    now = datetime.now(UTC)
+    payload = {
+        "event_id": args.event_id or f"cli-{uuid.uuid4().hex}",
+        "kind": args.kind,
+        "occurred_at": args.at or now,
+        "properties": _key_values(args.prop, "--prop"),
+    }
+    try:
+        event = LeadEvent.model_validate(payload, context={"now": now})
+    except ValidationError as exc:
+        raise StarterError(f"invalid event: {describe_validation_error(exc)}") from None
+    view = await record_event(conn, args.lead, event)
+    assert view is not None
+    return _print_view(view, args.json)
+
+
+async def _accept(args: argparse.Namespace, conn: Connection) -> int:
+    return _print_view(await accept(conn, args.lead, args.rep), args.json)
+
+
+async def _reject(args: argparse.Namespace, conn: Connection) -> int:
+    return _print_view(await reject(conn, args.lead, args.rep, args.reason, args.note), args.json)
+
+
+async def _outcome(args: argparse.Namespace, conn: Connection) -> int:
+    verdict = Outcome.WON if args.won else Outcome.LOST
+    return _print_view(await record_outcome(conn, args.lead, verdict, args.reason, args.note), args.json)
+
+
+async def _feedback(args: argparse.Namespace, conn: Connection) -> int:
+    return _print_view(await submit_feedback(conn, args.lead, args.rating, args.reason, args.note), args.json)
+
+
+async def _reassign(args: argparse.Namespace, conn: Connection) -> int:
+    return _print_view(await reassign(conn, args.lead, args.to, args.by), args.json)
+
+
+async def _disqualify(args: argparse.Namespace, conn: Connection) -> int:
+    return _print_view(await disqualify(conn, args.lead, args.reason, args.by), args.json)
+
+
+async def _show(args: argparse.Namespace, conn: Connection) -> int:
+    view = await show(conn, args.lead)
+    if args.json:
+        return _print_view(view, True)
+    _print_view(view, False)
+    print("  timeline:")
+    for t in view.timeline:
+        print(
+            f"    {t.at:%Y-%m-%d %H:%M:%S}  {t.machine:11} {t.source:>10} → {t.dest:<12} "
+            f"{t.reason}  [{t.rules_version}]"
+        )
+    print("  score:")
+    for line in view.explanation:
+        print(f"    {line.points:+7.2f}  {line.kind:10} {line.name}")
+    return EXIT_OK
 
 
 if __name__ == "__main__":
