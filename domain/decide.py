@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from domain.durations import format_duration
 from domain.errors import InvalidRequest, InvalidTransition
@@ -25,6 +25,7 @@ from domain.models import (
     RecordOutcome,
     Reject,
     SubmitFeedback,
+    describe_validation_error,
 )
 from domain.rules import Rules
 from domain.scoring import score
@@ -236,7 +237,10 @@ class _Run:
         s = self.state
         if s.completed:
             raise InvalidRequest("the lead's workflow has completed; submit starts a new run")
-        s.intake = s.intake.merged_with(item.intake)
+        try:
+            s.intake = s.intake.merged_with(item.intake)
+        except ValidationError as exc:  # each part is valid, the two together may not be (too many attributes)
+            raise InvalidRequest(f"merged with the earlier submission: {describe_validation_error(exc)}") from None
         s.duplicates += 1
         self.record("intake", {"duplicate": True, "duplicates": s.duplicates})
         self.rescore(reason="intake updated by a duplicate submission")

@@ -231,6 +231,10 @@ class Lead:
         self.history += result.effects
         return self.effects
 
+    def current(self) -> LeadState:
+        """The state now (a call, so that type checkers forget what they narrowed before a send)."""
+        return self.state
+
     def later(self, delta: timedelta) -> datetime:
         self.now = self.now + delta
         return self.now
