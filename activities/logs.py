@@ -24,9 +24,11 @@ __all__ = ["bind_activity_context", "configure_logging"]
 _HANDLER_NAME = "leadflow"
 _configured = False
 
-# Loggers that say too much at INFO: `transitions` logs every transition and knows nothing of replay;
-# httpx logs every request's full URL, and a webhook URL may carry a token.
-_QUIET = ("transitions", "httpx", "httpcore")
+# Loggers that say too much: `transitions` logs every transition at INFO, knows nothing of replay, and
+# warns at every decision that the lead's three machines cannot all bind the generic `trigger` helper
+# to their shared model (we fire through `machine.events`); httpx logs every request's full URL, and a
+# webhook URL may carry a token.
+_QUIET = {"transitions": logging.ERROR, "httpx": logging.WARNING, "httpcore": logging.WARNING}
 
 
 def configure_logging(
@@ -86,8 +88,9 @@ def configure_logging(
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(numeric)
-    for name in _QUIET:
-        logging.getLogger(name).setLevel(max(numeric, logging.WARNING))
+    for name, quiet_level in _QUIET.items():
+        logging.getLogger(name).setLevel(max(numeric, quiet_level))
+
     _configured = True
 
 
