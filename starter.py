@@ -91,6 +91,10 @@ class StarterError(LeadflowError):
     """A request the client could not carry out; the message is meant for a person."""
 
 
+class BadInput(StarterError):
+    """The request itself is malformed (caught before Temporal is asked anything)."""
+
+
 @dataclass(frozen=True)
 class Connection:
     """Where the leads live and how their ids are keyed. Build with `Connection.from_env()`."""
@@ -125,7 +129,7 @@ class Connection:
         try:
             return resolve_lead(reference, self.id_secret)
         except ValueError as exc:
-            raise StarterError(str(exc)) from None
+            raise BadInput(str(exc)) from None
 
     def handle(self, reference: str) -> WorkflowHandle[LeadWorkflow, LeadView]:
         return self.client.get_workflow_handle_for(LeadWorkflow.run, self.lead_id(reference))
@@ -138,7 +142,7 @@ def parse_intake(data: Mapping[str, Any], now: datetime | None = None) -> LeadIn
     try:
         return LeadIntake.model_validate(payload, context={"now": now})
     except ValidationError as exc:
-        raise StarterError(f"invalid lead: {describe_validation_error(exc)}") from None
+        raise BadInput(f"invalid lead: {describe_validation_error(exc)}") from None
 
 
 async def submit_lead(conn: Connection, intake: LeadIntake) -> LeadView:
@@ -163,6 +167,7 @@ async def submit_lead(conn: Connection, intake: LeadIntake) -> LeadView:
         task_queue=conn.task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         static_summary=f"Lead {lead_id}" + (f" (again; previous run {previous})" if previous else ""),
+        memo={"previous_run_id": previous} if previous else None,
     )
     return await _call(
         conn.client.execute_update_with_start_workflow(
@@ -231,7 +236,7 @@ def _build(model: type[_Model], **data: Any) -> _Model:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise StarterError(describe_validation_error(exc)) from None
+        raise BadInput(describe_validation_error(exc)) from None
 
 
 async def _call(request: Awaitable[_T], lead_id: str) -> _T:
@@ -451,7 +456,8 @@ def _read_text(path: str, what: str) -> str:
 
 # --- lead commands (need a running Temporal and worker) --------------------------------------
 
-AsyncHandler = Callable[[argparse.Namespace, Connection], Awaitable[int]]
+Connect = Callable[[], Awaitable[Connection]]
+AsyncHandler = Callable[[argparse.Namespace, Connect], Awaitable[int]]
 
 
 def _add_lead_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -541,12 +547,16 @@ def _async(handler: AsyncHandler) -> Handler:
 
 
 async def _with_connection(handler: AsyncHandler, args: argparse.Namespace, client: Client | None = None) -> int:
+    """Handlers validate their input first and connect only when it is good (`connect()`)."""
+
+    async def connect() -> Connection:
+        return await Connection.from_env(args.address, args.namespace, args.task_queue, client=client)
+
     try:
-        conn = await Connection.from_env(args.address, args.namespace, args.task_queue, client=client)
-        return await handler(args, conn)
+        return await handler(args, connect)
     except StarterError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return EXIT_FAILED
+        return EXIT_BAD_INPUT if isinstance(exc, BadInput) else EXIT_FAILED
 
 
 async def amain(argv: Sequence[str], client: Client | None = None) -> int:
@@ -567,7 +577,7 @@ def _key_values(pairs: Sequence[str], what: str) -> dict[str, str | int | float 
     for pair in pairs:
         key, sep, raw = pair.partition("=")
         if not sep or not key.strip():
-            raise StarterError(f"{what} {pair!r} is not KEY=VALUE")
+            raise BadInput(f"{what} {pair!r} is not KEY=VALUE")
         values[key.strip()] = _scalar(raw.strip())
     return values
 
@@ -599,7 +609,7 @@ def _print_view(view: LeadView, as_json: bool, extra: dict[str, Any] | None = No
     return EXIT_OK
 
 
-async def _submit(args: argparse.Namespace, conn: Connection) -> int:
+async def _submit(args: argparse.Namespace, connect: Connect) -> int:
     data: dict[str, Any] = {
         key: value
         for key, value in {
@@ -617,7 +627,8 @@ async def _submit(args: argparse.Namespace, conn: Connection) -> int:
     }
     data["consent"] = {"do_not_email": args.do_not_email, "do_not_call": args.do_not_call}
     data["attributes"] = _key_values(args.attr, "--attr")
-    view = await submit_lead(conn, parse_intake(data))
+    intake = parse_intake(data)
+    view = await submit_lead(await connect(), intake)
     if args.json:
         keys = ("lead_id", "stage", "temperature", "tier", "score", "duplicate")
         print(json.dumps({k: v for k, v in view.model_dump(mode="json").items() if k in keys}))
@@ -626,7 +637,7 @@ async def _submit(args: argparse.Namespace, conn: Connection) -> int:
     return _print_view(view, False)
 
 
-async def _event(args: argparse.Namespace, conn: Connection) -> int:
+async def _event(args: argparse.Namespace, connect: Connect) -> int:
     now = datetime.now(UTC)
     payload = {
         "event_id": args.event_id or f"cli-{uuid.uuid4().hex}",
@@ -637,39 +648,48 @@ async def _event(args: argparse.Namespace, conn: Connection) -> int:
     try:
         event = LeadEvent.model_validate(payload, context={"now": now})
     except ValidationError as exc:
-        raise StarterError(f"invalid event: {describe_validation_error(exc)}") from None
-    view = await record_event(conn, args.lead, event)
+        raise BadInput(f"invalid event: {describe_validation_error(exc)}") from None
+    conn = await connect()
+    view = await record_event(conn, conn.lead_id(args.lead), event)
     assert view is not None
     return _print_view(view, args.json)
 
 
-async def _accept(args: argparse.Namespace, conn: Connection) -> int:
+async def _accept(args: argparse.Namespace, connect: Connect) -> int:
+    conn = await connect()
     return _print_view(await accept(conn, args.lead, args.rep), args.json)
 
 
-async def _reject(args: argparse.Namespace, conn: Connection) -> int:
+async def _reject(args: argparse.Namespace, connect: Connect) -> int:
+    conn = await connect()
     return _print_view(await reject(conn, args.lead, args.rep, args.reason, args.note), args.json)
 
 
-async def _outcome(args: argparse.Namespace, conn: Connection) -> int:
+async def _outcome(args: argparse.Namespace, connect: Connect) -> int:
     verdict = Outcome.WON if args.won else Outcome.LOST
+    _build(RecordOutcome, outcome=verdict, reason=args.reason, note=args.note)  # bad input stops here
+    conn = await connect()
     return _print_view(await record_outcome(conn, args.lead, verdict, args.reason, args.note), args.json)
 
 
-async def _feedback(args: argparse.Namespace, conn: Connection) -> int:
+async def _feedback(args: argparse.Namespace, connect: Connect) -> int:
+    _build(SubmitFeedback, rating=args.rating, reasons=args.reason, note=args.note)  # bad input stops here
+    conn = await connect()
     return _print_view(await submit_feedback(conn, args.lead, args.rating, args.reason, args.note), args.json)
 
 
-async def _reassign(args: argparse.Namespace, conn: Connection) -> int:
+async def _reassign(args: argparse.Namespace, connect: Connect) -> int:
+    conn = await connect()
     return _print_view(await reassign(conn, args.lead, args.to, args.by), args.json)
 
 
-async def _disqualify(args: argparse.Namespace, conn: Connection) -> int:
+async def _disqualify(args: argparse.Namespace, connect: Connect) -> int:
+    conn = await connect()
     return _print_view(await disqualify(conn, args.lead, args.reason, args.by), args.json)
 
 
-async def _show(args: argparse.Namespace, conn: Connection) -> int:
-    view = await show(conn, args.lead)
+async def _show(args: argparse.Namespace, connect: Connect) -> int:
+    view = await show(await connect(), args.lead)
     if args.json:
         return _print_view(view, True)
     _print_view(view, False)
@@ -685,5 +705,13 @@ async def _show(args: argparse.Namespace, conn: Connection) -> int:
     return EXIT_OK
 
 
+def exit_now(code: int) -> None:
+    """Exit without interpreter teardown, after flushing output. The Temporal client's Rust threads
+    can outlive the event loop and abort CPython's finalization (temporalio/sdk-python#300)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_now(main())

@@ -126,4 +126,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    # Skip interpreter teardown: the Temporal client's Rust threads can outlive the event loop and
+    # abort CPython's finalization (temporalio/sdk-python#300). The worker has shut down by now.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

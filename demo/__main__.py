@@ -211,5 +211,13 @@ def say(text: str) -> None:
     print(text, flush=True)
 
 
+def exit_now(code: int) -> None:
+    """Exit without interpreter teardown, after flushing output. The Temporal client's Rust threads
+    can outlive the event loop and abort CPython's finalization (temporalio/sdk-python#300)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_now(main())

@@ -71,6 +71,7 @@ def start(
     headless: bool = False,
     db_file: str = "temporal.sqlite",
     ready_timeout: float = 60.0,
+    register_search_attributes: bool = True,
 ) -> DevServer:
     """Start a dev server and wait until its frontend port accepts connections."""
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -90,8 +91,9 @@ def start(
         "--sqlite-pragma",
         "synchronous=normal",
     ]
-    for name, kind in SEARCH_ATTRIBUTES.items():
-        args += ["--search-attribute", f"{name}={kind}"]
+    if register_search_attributes:  # else the worker registers them (as on any bare server)
+        for name, kind in SEARCH_ATTRIBUTES.items():
+            args += ["--search-attribute", f"{name}={kind}"]
     if headless:
         args.append("--headless")
         ui_port = None
