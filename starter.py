@@ -12,8 +12,10 @@ import argparse
 import asyncio
 import csv
 import json
+import multiprocessing
 import os
 import sys
+import threading
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -421,17 +423,23 @@ def _check_header(path: str, header: list[str]) -> None:
 
 def replay_in_parallel(rules: Rules, rows: Rows, workers: int) -> tuple[list[LeadResult], list[SkippedRow]]:
     """`domain.backtest.replay` over chunks of rows in `workers` processes (in-process when 1)."""
-    if workers <= 1 or len(rows) < 400:
+    if workers <= 1 or len(rows) < 400 or not _can_fork():
         return replay(rules, rows, REFERENCE_TIME)
     size = -(-len(rows) // (workers * 4))
     chunks = [rows[i : i + size] for i in range(0, len(rows), size)]
     results: list[LeadResult] = []
     skipped: list[SkippedRow] = []
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
         for chunk_results, chunk_skipped in pool.map(_replay_chunk, [rules] * len(chunks), chunks):
             results += chunk_results
             skipped += chunk_skipped
     return results, skipped
+
+
+def _can_fork() -> bool:
+    """Fork is cheap and needs no importable `__main__` (spawn re-runs the caller's script), but it
+    is unsafe once the process runs other threads: then the caller replays in-process."""
+    return "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
 
 
 def _replay_chunk(rules: Rules, rows: Rows) -> tuple[list[LeadResult], list[SkippedRow]]:
