@@ -224,23 +224,27 @@ def _first_second_below(
     threshold: float, fit: float, positive: Sequence[float], penalties: Sequence[float], half_life: timedelta
 ) -> timedelta | None:
     """How long until decay takes the score (as rounded for the total) below `threshold`, to the
-    second. The closed form (fit + penalties + positive·2^(-t/h) = threshold) is where the search
-    starts; the search is needed because the total is a sum of rounded lines, which can stay at the
-    threshold for minutes after the exact crossing."""
+    second. The closed form (fit + penalties + positive·2^(-t/h) = target) gives the start; a short
+    search settles it, because the total is a sum of rounded lines, which can stay at the threshold
+    for minutes after the exact crossing."""
 
     def below(seconds: int) -> bool:
         factor = float(0.5 ** (seconds / half_life.total_seconds()))
         return _total_of(fit, [p * factor for p in positive], penalties) < threshold
 
-    base = fit + sum(penalties)
-    estimate = half_life.total_seconds() * math.log2(sum(positive) / (threshold - base))
-    low, high = 0, max(1, math.ceil(estimate) + 1)  # not below at `low`
-    for _ in range(64):
+    base, total_positive = fit + sum(penalties), sum(positive)
+    target = threshold - 0.005 if base < threshold - 0.005 else threshold  # where rounding usually tips
+    high = max(1, math.ceil(half_life.total_seconds() * math.log2(total_positive / (target - base))))
+    step = 1
+    for _ in range(64):  # gallop up until below
         if below(high):
             break
-        low, high = high, high * 2
+        high, step = high + step, step * 2
     else:
         return None
+    low, step = high - 1, 1
+    while low > 0 and below(low):  # gallop down until not below (at 0 it is not: that is now)
+        high, low, step = low, max(0, low - step), step * 2
     while high - low > 1:
         middle = (low + high) // 2
         low, high = (low, middle) if below(middle) else (middle, high)
