@@ -16,6 +16,8 @@ COPY pyproject.toml README.m[d] ./
 COPY domain/ domain/
 COPY workflows/ workflows/
 COPY activities/ activities/
+COPY leadclient/ leadclient/
+COPY demo/ demo/
 COPY worker.py starter.p[y] ./
 RUN --mount=type=cache,target=/root/.cache/pip pip install .
 

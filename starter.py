@@ -17,27 +17,16 @@ import os
 import sys
 import threading
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 from temporalio.client import (
     Client,
-    WithStartWorkflowOperation,
-    WorkflowExecutionStatus,
-    WorkflowHandle,
-    WorkflowQueryFailedError,
-    WorkflowUpdateFailedError,
-    WorkflowUpdateRPCTimeoutOrCancelledError,
 )
-from temporalio.common import WorkflowIDConflictPolicy
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.exceptions import ApplicationError
-from temporalio.service import RPCError, RPCStatusCode
 
 from domain.backtest import (
     REFERENCE_TIME,
@@ -48,16 +37,10 @@ from domain.backtest import (
     summarise,
 )
 from domain.diagram import MACHINES, markdown, mermaid, mermaid_all
-from domain.errors import LeadflowError, RulesError
-from domain.identity import lead_id_for, resolve_lead
+from domain.errors import RulesError
 from domain.models import (
-    Accept,
-    Disqualify,
     LeadEvent,
-    LeadIntake,
-    Reassign,
     RecordOutcome,
-    Reject,
     SubmitFeedback,
     describe_validation_error,
 )
@@ -66,7 +49,22 @@ from domain.rules_file import parse_rules
 from domain.state import LeadView
 from domain.vocabulary import EventKind, Outcome, Source
 from domain.xeducation import ID_COLUMN, SCORING_COLUMNS
-from workflows.lead import IngestRequest, LeadInput, LeadWorkflow
+from leadclient.leads import (
+    BadInput,
+    Connection,
+    StarterError,
+    accept,
+    build_request,
+    disqualify,
+    parse_intake,
+    reassign,
+    record_event,
+    record_outcome,
+    reject,
+    show,
+    submit_feedback,
+    submit_lead,
+)
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -82,181 +80,6 @@ class CliError(Exception):
     def __init__(self, *lines: str) -> None:
         self.lines = lines
         super().__init__("\n".join(lines))
-
-
-# --- the client library: what a backend imports ------------------------------------------------
-
-DEV_SECRET = "leadflow-dev-secret"  # used only when LEADFLOW_ID_SECRET is unset (local runs)
-
-
-class StarterError(LeadflowError):
-    """A request the client could not carry out; the message is meant for a person."""
-
-
-class BadInput(StarterError):
-    """The request itself is malformed (caught before Temporal is asked anything)."""
-
-
-@dataclass(frozen=True)
-class Connection:
-    """Where the leads live and how their ids are keyed. Build with `Connection.from_env()`."""
-
-    client: Client
-    task_queue: str = "leadflow"
-    id_secret: str = DEV_SECRET
-
-    @staticmethod
-    async def from_env(
-        address: str | None = None,
-        namespace: str | None = None,
-        task_queue: str | None = None,
-        client: Client | None = None,
-    ) -> Connection:
-        """Connect as `TEMPORAL_ADDRESS` / `TEMPORAL_NAMESPACE` say (arguments win)."""
-        if client is None:
-            address = address or os.environ.get("TEMPORAL_ADDRESS", "localhost:7233")
-            namespace = namespace or os.environ.get("TEMPORAL_NAMESPACE", "default")
-            try:
-                client = await Client.connect(address, namespace=namespace, data_converter=pydantic_data_converter)
-            except Exception as exc:
-                raise StarterError(f"cannot reach Temporal at {address}: {exc}") from None
-        return Connection(
-            client=client,
-            task_queue=task_queue or os.environ.get("LEADFLOW_TASK_QUEUE", "leadflow"),
-            id_secret=os.environ.get("LEADFLOW_ID_SECRET") or DEV_SECRET,
-        )
-
-    def lead_id(self, reference: str) -> str:
-        """A lead id from a lead id, an e-mail, a phone (`+…`) or `external:ID`."""
-        try:
-            return resolve_lead(reference, self.id_secret)
-        except ValueError as exc:
-            raise BadInput(str(exc)) from None
-
-    def handle(self, reference: str) -> WorkflowHandle[LeadWorkflow, LeadView]:
-        return self.client.get_workflow_handle_for(LeadWorkflow.run, self.lead_id(reference))
-
-
-def parse_intake(data: Mapping[str, Any], now: datetime | None = None) -> LeadIntake:
-    """Validate a payload at the edge: a bad one raises `StarterError` naming every bad field."""
-    now = now or datetime.now(UTC)
-    payload = {"received_at": now, **data}
-    try:
-        return LeadIntake.model_validate(payload, context={"now": now})
-    except ValidationError as exc:
-        raise BadInput(f"invalid lead: {describe_validation_error(exc)}") from None
-
-
-async def submit_lead(conn: Connection, intake: LeadIntake) -> LeadView:
-    """Start the lead's workflow, or merge into the running one (reported as `duplicate`).
-
-    After a lead's workflow has completed, a new submission starts a new run, linked to the old
-    one through its input (`previous_run_id`) and visible in the Web UI.
-    """
-    lead_id = lead_id_for(intake, conn.id_secret)
-    previous: str | None = None
-    try:
-        described = await conn.client.get_workflow_handle(lead_id).describe()
-        if described.status != WorkflowExecutionStatus.RUNNING:
-            previous = described.run_id
-    except RPCError as exc:
-        if exc.status is not RPCStatusCode.NOT_FOUND:
-            raise StarterError(f"cannot look up {lead_id}: {exc.message}") from None
-    start = WithStartWorkflowOperation(
-        LeadWorkflow.run,
-        LeadInput(lead_id=lead_id, previous_run_id=previous),
-        id=lead_id,
-        task_queue=conn.task_queue,
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        static_summary=f"Lead {lead_id}" + (f" (again; previous run {previous})" if previous else ""),
-        memo={"previous_run_id": previous} if previous else None,
-    )
-    return await _call(
-        conn.client.execute_update_with_start_workflow(
-            LeadWorkflow.ingest, IngestRequest(intake=intake), start_workflow_operation=start
-        ),
-        lead_id,
-    )
-
-
-async def record_event(conn: Connection, lead: str, event: LeadEvent, wait: bool = True) -> LeadView | None:
-    """Report what the lead did. `wait=False` sends a signal and returns at once."""
-    handle = conn.handle(lead)
-    if not wait:
-        await _call(handle.signal(LeadWorkflow.event, event), handle.id)
-        return None
-    return await _call(handle.execute_update(LeadWorkflow.add_event, event), handle.id)
-
-
-async def accept(conn: Connection, lead: str, rep: str) -> LeadView:
-    handle = conn.handle(lead)
-    return await _call(handle.execute_update(LeadWorkflow.accept, Accept(rep=rep)), handle.id)
-
-
-async def reject(conn: Connection, lead: str, rep: str, reason: str, note: str = "") -> LeadView:
-    handle = conn.handle(lead)
-    return await _call(handle.execute_update(LeadWorkflow.reject, Reject(rep=rep, reason=reason, note=note)), handle.id)
-
-
-async def record_outcome(
-    conn: Connection, lead: str, outcome: Outcome, reason: str | None = None, note: str = ""
-) -> LeadView:
-    handle = conn.handle(lead)
-    request = _build(RecordOutcome, outcome=outcome, reason=reason, note=note)
-    return await _call(handle.execute_update(LeadWorkflow.record_outcome, request), handle.id)
-
-
-async def submit_feedback(
-    conn: Connection, lead: str, rating: int, reasons: Sequence[str] = (), note: str = ""
-) -> LeadView:
-    handle = conn.handle(lead)
-    request = _build(SubmitFeedback, rating=rating, reasons=list(reasons), note=note)
-    return await _call(handle.execute_update(LeadWorkflow.submit_feedback, request), handle.id)
-
-
-async def reassign(conn: Connection, lead: str, to: str, by: str = "ops") -> LeadView:
-    handle = conn.handle(lead)
-    return await _call(handle.execute_update(LeadWorkflow.reassign, _build(Reassign, to=to, by=by)), handle.id)
-
-
-async def disqualify(conn: Connection, lead: str, reason: str, by: str = "ops") -> LeadView:
-    handle = conn.handle(lead)
-    request = _build(Disqualify, reason=reason, by=by)
-    return await _call(handle.execute_update(LeadWorkflow.disqualify, request), handle.id)
-
-
-async def show(conn: Connection, lead: str) -> LeadView:
-    handle = conn.handle(lead)
-    return await _call(handle.query(LeadWorkflow.view), handle.id)
-
-
-_Model = TypeVar("_Model", bound=BaseModel)
-_T = TypeVar("_T")
-
-
-def _build(model: type[_Model], **data: Any) -> _Model:
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise BadInput(describe_validation_error(exc)) from None
-
-
-async def _call(request: Awaitable[_T], lead_id: str) -> _T:
-    """Turn Temporal's errors into one sentence for a person."""
-    try:
-        return await request
-    except WorkflowUpdateFailedError as exc:
-        cause = exc.cause
-        message = cause.message if isinstance(cause, ApplicationError) else str(cause or exc)
-        raise StarterError(f"{lead_id}: {message}") from None
-    except WorkflowQueryFailedError as exc:
-        raise StarterError(f"{lead_id}: {exc.message}") from None
-    except RPCError as exc:
-        if exc.status is RPCStatusCode.NOT_FOUND:
-            raise StarterError(f"no lead {lead_id} (or it is not running)") from None
-        raise StarterError(f"{lead_id}: Temporal said {exc.status.name}: {exc.message}") from None
-    except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
-        raise StarterError(f"{lead_id}: no answer in time; is a worker running?") from None
 
 
 # --- the parser ----------------------------------------------------------------------------
@@ -675,13 +498,13 @@ async def _reject(args: argparse.Namespace, connect: Connect) -> int:
 
 async def _outcome(args: argparse.Namespace, connect: Connect) -> int:
     verdict = Outcome.WON if args.won else Outcome.LOST
-    _build(RecordOutcome, outcome=verdict, reason=args.reason, note=args.note)  # bad input stops here
+    build_request(RecordOutcome, outcome=verdict, reason=args.reason, note=args.note)  # bad input stops here
     conn = await connect()
     return _print_view(await record_outcome(conn, args.lead, verdict, args.reason, args.note), args.json)
 
 
 async def _feedback(args: argparse.Namespace, connect: Connect) -> int:
-    _build(SubmitFeedback, rating=args.rating, reasons=args.reason, note=args.note)  # bad input stops here
+    build_request(SubmitFeedback, rating=args.rating, reasons=args.reason, note=args.note)  # bad input stops here
     conn = await connect()
     return _print_view(await submit_feedback(conn, args.lead, args.rating, args.reason, args.note), args.json)
 

@@ -23,11 +23,11 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-import starter  # the demo plays a backend, sales and ops: exactly starter's library
 from demo import devserver
 from demo.generator import DemoLead, demo_leads, event_payload
 from domain.models import LeadEvent
 from domain.vocabulary import Outcome, Stage
+from leadclient import leads as api  # the demo plays a backend, sales and ops through the client library
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_RULES = ROOT / "rules" / "demo.yaml"
@@ -128,11 +128,11 @@ async def play(args: argparse.Namespace, server: devserver.DevServer, stop: asyn
     return 0
 
 
-async def connect(address: str) -> starter.Connection:
+async def connect(address: str) -> api.Connection:
     deadline = time.monotonic() + 60
     while True:
         try:
-            conn = await starter.Connection.from_env(address=address, namespace="default")
+            conn = await api.Connection.from_env(address=address, namespace="default")
             await conn.client.count_workflows("")
             return conn
         except Exception:
@@ -141,49 +141,49 @@ async def connect(address: str) -> starter.Connection:
             await asyncio.sleep(0.5)
 
 
-async def feed(conn: starter.Connection, leads: list[DemoLead]) -> dict[int, str]:
+async def feed(conn: api.Connection, leads: list[DemoLead]) -> dict[int, str]:
     ids: dict[int, str] = {}
     for lead in leads:
         now = datetime.now(UTC)
-        view = await starter.submit_lead(conn, starter.parse_intake(lead.intake, now))
+        view = await api.submit_lead(conn, api.parse_intake(lead.intake, now))
         ids[lead.number] = view.lead_id
         for index, kind in enumerate(lead.events):
             event = LeadEvent.model_validate(event_payload(lead, index, kind, datetime.now(UTC)))
-            await starter.record_event(conn, view.lead_id, event)
+            await api.record_event(conn, view.lead_id, event)
     return ids
 
 
-async def play_sales(conn: starter.Connection, leads: list[DemoLead], ids: dict[int, str]) -> None:
+async def play_sales(conn: api.Connection, leads: list[DemoLead], ids: dict[int, str]) -> None:
     """What sales and ops do, a few seconds apart, so the timeline reads like a day's work."""
     for lead in leads:
         lead_id = ids[lead.number]
-        view = await starter.show(conn, lead_id)
+        view = await api.show(conn, lead_id)
         rep = view.assigned_rep
         try:
             if lead.plan in ("win", "lose", "pending") and rep and view.stage is Stage.SQL:
-                await starter.accept(conn, lead_id, rep)
+                await api.accept(conn, lead_id, rep)
                 if lead.plan == "win":
-                    await starter.record_outcome(conn, lead_id, Outcome.WON)
-                    await starter.submit_feedback(conn, lead_id, 5, ["good_fit", "ready_to_buy"])
+                    await api.record_outcome(conn, lead_id, Outcome.WON)
+                    await api.submit_feedback(conn, lead_id, 5, ["good_fit", "ready_to_buy"])
                 elif lead.plan == "lose":
-                    await starter.record_outcome(conn, lead_id, Outcome.LOST, "price")
-                    await starter.submit_feedback(conn, lead_id, 3, ["low_intent"])
+                    await api.record_outcome(conn, lead_id, Outcome.LOST, "price")
+                    await api.submit_feedback(conn, lead_id, 3, ["low_intent"])
             elif lead.plan == "reject" and rep:
-                await starter.reject(conn, lead_id, rep, "wrong_timing", "call again next quarter")
+                await api.reject(conn, lead_id, rep, "wrong_timing", "call again next quarter")
             elif lead.plan == "spam" and rep:
-                await starter.reject(conn, lead_id, rep, "spam")
+                await api.reject(conn, lead_id, rep, "spam")
             elif lead.plan == "reassign" and rep:
                 other = next(r for r in ("r-03", "r-04", "r-01") if r != rep)
-                await starter.reassign(conn, lead_id, other, by="ops-demo")
-                await starter.accept(conn, lead_id, other)
+                await api.reassign(conn, lead_id, other, by="ops-demo")
+                await api.accept(conn, lead_id, other)
             elif lead.plan == "disqualify":
-                await starter.disqualify(conn, lead_id, "test", by="ops-demo")
-        except starter.StarterError as exc:
+                await api.disqualify(conn, lead_id, "test", by="ops-demo")
+        except api.StarterError as exc:
             say(f"  demo: {lead.plan} on {lead_id}: {exc}")
         await asyncio.sleep(0.5)
 
 
-async def stage_counts(conn: starter.Connection) -> dict[str, int]:
+async def stage_counts(conn: api.Connection) -> dict[str, int]:
     counts: dict[str, int] = {}
     for stage in Stage:
         result = await conn.client.count_workflows(f'LeadStage = "{stage.value}"')
@@ -191,7 +191,7 @@ async def stage_counts(conn: starter.Connection) -> dict[str, int]:
     return counts
 
 
-async def stuck_seen(conn: starter.Connection) -> bool:
+async def stuck_seen(conn: api.Connection) -> bool:
     returned = await conn.client.count_workflows("ReturnedToMarketing = true")
     return returned.count > 0
 
@@ -203,7 +203,7 @@ def where_to_look(server: devserver.DevServer, data_dir: Path) -> None:
     for name, query in QUERIES.items():
         say(f"  {name + ':':30} {query}")
     say(f"Notifications (outbox): {data_dir / 'outbox.jsonl'}   Ledger: {data_dir / 'ledger.sqlite3'}")
-    say(f"A lead from the CLI: TEMPORAL_ADDRESS={server.address} python starter.py show demo-001@example.com")
+    say(f"A lead from the CLI: TEMPORAL_ADDRESS={server.address} python leads.py show demo-001@example.com")
     say("Ctrl-C stops everything.\n")
 
 

@@ -15,12 +15,12 @@ import pytest
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-import starter
 from activities.lead_activities import LeadActivities
 from activities.notify import SIGNATURE_HEADER, verify_signature
 from activities.settings import Settings
 from domain.models import LeadEvent
 from domain.vocabulary import Stage
+from leadclient import leads
 from tests.conftest import DEFAULT_RULES
 from tests.integration.conftest import Engine, eventually
 from workflows.lead import LeadWorkflow
@@ -82,20 +82,21 @@ async def test_the_lead_proceeds_and_each_notification_is_delivered_once(
     state, url = receiver
     settings = Settings(data_dir=tmp_path, rules_path=DEFAULT_RULES, webhook_url=url, webhook_secret=SECRET)
     task_queue = f"hooks-{uuid.uuid4().hex[:8]}"
-    async with LeadActivities(settings) as acts, Worker(
-        client, task_queue=task_queue, workflows=[LeadWorkflow], activities=acts.activities
+    async with (
+        LeadActivities(settings) as acts,
+        Worker(client, task_queue=task_queue, workflows=[LeadWorkflow], activities=acts.activities),
     ):
-        conn = starter.Connection(client=client, task_queue=task_queue, id_secret="hooks")
+        conn = leads.Connection(client=client, task_queue=task_queue, id_secret="hooks")
         now = datetime.now(UTC)
-        intake = starter.parse_intake(
+        intake = leads.parse_intake(
             {"email": "hooks@example.net", "country": "India", "attributes": {"occupation": "working_professional"}}
         )
-        await starter.submit_lead(conn, intake)
-        event = LeadEvent(event_id="q1", kind="quote_requested", occurred_at=now)  # type: ignore[arg-type]
-        view = await starter.record_event(conn, "hooks@example.net", event)
+        await leads.submit_lead(conn, intake)
+        event = LeadEvent(event_id="q1", kind="quote_requested", occurred_at=now)
+        view = await leads.record_event(conn, "hooks@example.net", event)
         assert view is not None and view.stage is Stage.SQL and view.assigned_rep
         # the lead does not wait for the receiver: the rep accepts while deliveries are still retrying
-        view = await starter.accept(conn, "hooks@example.net", view.assigned_rep)
+        view = await leads.accept(conn, "hooks@example.net", view.assigned_rep)
         assert view.stage is Stage.ACCEPTED
         await eventually(lambda: len(state.deliveries) >= 2, seconds=60)
 

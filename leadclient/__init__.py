@@ -1,0 +1,1 @@
+"""The client side: a library for backends, ops and the CLI (`starter.py`)."""
