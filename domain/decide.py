@@ -251,6 +251,8 @@ class _Run:
         event = item.event
         if event.event_id in s.seen_event_ids:
             return  # reported twice: harmless
+        if event.occurred_at > self.now:  # the sender's clock is a little ahead (the models allow it): it is now
+            event = event.model_copy(update={"occurred_at": self.now})
         s.seen_event_ids = [*s.seen_event_ids, event.event_id][-SEEN_EVENT_IDS_KEPT:]
         s.events.append(event)
         s.events.sort(key=lambda e: (e.occurred_at, e.event_id))
@@ -812,7 +814,10 @@ class _Run:
         )
 
     def _forget_old_events(self) -> None:
-        """Keep the events that can still matter: 12 half-lives (< 0.03 % left) and signal windows."""
-        s = self.state
-        keep = max(self.rules.engagement.half_life * 12, self.rules.temperature.signal_window.warm)
-        s.events = [e for e in s.events if self.now - e.occurred_at <= keep]
+        """Keep the events that can still matter: 12 half-lives (< 0.03 % left), signal windows, and
+        penalties, which never decay."""
+        s, rules = self.state, self.rules
+        window = rules.temperature.signal_window
+        keep = max(rules.engagement.half_life * 12, window.warm, window.hot)
+        penalties = {kind for kind, entry in rules.engagement.events.items() if entry.points < 0}
+        s.events = [e for e in s.events if e.kind in penalties or self.now - e.occurred_at <= keep]

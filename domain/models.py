@@ -178,6 +178,8 @@ class LeadIntake(BaseModel):
         for key, value in newer.model_dump(exclude_unset=True).items():
             if key == "attributes":
                 data["attributes"] = {**self.attributes, **newer.attributes}
+            elif key == "consent":  # only the choices the newer submission states; an opt-out is not lost by silence
+                data["consent"] = {**self.consent.model_dump(), **value}
             elif key in ("received_at", "source"):
                 continue  # first touch keeps its time and channel
             elif value is not None:

@@ -228,6 +228,33 @@ def test_hot_signal_window_ends_by_timer(rules: Rules) -> None:
     assert lead.state.stage is Stage.MQL  # stages never move back on decay
 
 
+def test_penalties_are_remembered_for_good(rules: Rules) -> None:
+    lead = Lead(rules, professional())
+    lead.event("unsubscribed", T0)
+    assert lead.state.score == 0
+    lead.event("page_viewed", T0 + 400 * D)  # long after any positive engagement would have been forgotten
+    assert lead.state.score == 2  # 20 fit - 20 penalty + 2
+    assert [e.kind.value for e in lead.state.events] == ["unsubscribed", "page_viewed"]
+
+
+def test_old_positive_events_are_forgotten(rules: Rules) -> None:
+    lead = Lead(rules)
+    lead.event("order_placed", T0)
+    lead.event("page_viewed", T0 + 200 * D)
+    assert [e.kind.value for e in lead.state.events] == ["page_viewed"]
+
+
+def test_event_from_a_clock_slightly_ahead_counts_as_now(rules: Rules) -> None:
+    lead = Lead(rules, professional())
+    now = T0 + H
+    lead.send(EventReceived(event=event("quote_requested", now + timedelta(minutes=5))), now)
+    s = lead.state
+    assert (s.stage, s.temperature, s.score) == (Stage.SQL, Temperature.HOT, 50)
+    assert s.events[-1].occurred_at == now
+    lead.send(RepAssigned(attempt=1, rep="r-02"))
+    assert lead.state.handoff.deadline == now + H  # the hot SLA, not the cold one
+
+
 # --- the handoff ------------------------------------------------------------------------------
 
 

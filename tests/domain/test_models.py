@@ -240,10 +240,13 @@ def test_merged_with_adds_and_updates_but_keeps_first_touch() -> None:
     assert first.attributes == {"occupation": "student", "budget": 100}  # the original is untouched
 
 
-def test_merged_with_takes_new_consent_when_given() -> None:
+def test_merged_with_updates_only_the_consent_choices_given() -> None:
     first = LeadIntake.model_validate(lead(consent={"do_not_call": True}))
     later = LeadIntake.model_validate(lead(consent={"do_not_email": True}))
-    assert first.merged_with(later).consent.model_dump() == {"do_not_email": True, "do_not_call": False}
+    # a form that does not ask about calls must not lift an earlier do-not-call
+    assert first.merged_with(later).consent.model_dump() == {"do_not_email": True, "do_not_call": True}
+    withdrawn = LeadIntake.model_validate(lead(consent={"do_not_call": False}))
+    assert first.merged_with(withdrawn).consent.model_dump() == {"do_not_email": False, "do_not_call": False}
 
 
 def test_merged_with_refuses_a_merge_over_the_bounds() -> None:
