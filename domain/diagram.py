@@ -95,12 +95,10 @@ def _draw(title: str, states: type[StrEnum], table: list[dict[str, Any]], initia
         show_conditions=False,
     )
     text = machine.get_combined_graph().draw(None) or ""
-    # The initial state is drawn as "active" (the blank model sits there); a docs page has no current state.
-    lines = [
-        line.replace(" s_active", " s_default") if line.lstrip().startswith("Class ") else line
-        for line in text.splitlines()
-    ]
-    return "\n".join(line.rstrip() for line in lines)
+    # Drop transitions' colour classes: they only mark the state the drawing machine sits in (the
+    # initial one), which a docs page has no use for, and leave plain mermaid that any renderer reads.
+    lines = [line.rstrip() for line in text.splitlines() if not line.lstrip().startswith(("classDef ", "Class "))]
+    return "\n".join(lines)
 
 
 def _value(state: Any) -> str:
