@@ -17,6 +17,7 @@ from domain.durations import format_duration
 from domain.errors import InvalidRequest, InvalidTransition
 from domain.machines import LeadMachines, MachineModel
 from domain.models import (
+    MAX_FUTURE_SKEW,
     Accept,
     Disqualify,
     LeadEvent,
@@ -251,6 +252,10 @@ class _Run:
         event = item.event
         if event.event_id in s.seen_event_ids:
             return  # reported twice: harmless
+        if event.occurred_at > self.now + MAX_FUTURE_SKEW:
+            raise InvalidRequest(
+                f"occurred_at: is in the future ({event.occurred_at.isoformat()} > now {self.now.isoformat()})"
+            )
         if event.occurred_at > self.now:  # the sender's clock is a little ahead (the models allow it): it is now
             event = event.model_copy(update={"occurred_at": self.now})
         s.seen_event_ids = [*s.seen_event_ids, event.event_id][-SEEN_EVENT_IDS_KEPT:]

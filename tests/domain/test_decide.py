@@ -255,6 +255,13 @@ def test_event_from_a_clock_slightly_ahead_counts_as_now(rules: Rules) -> None:
     assert lead.state.handoff.deadline == now + H  # the hot SLA, not the cold one
 
 
+def test_event_far_in_the_future_is_refused(rules: Rules) -> None:
+    lead = Lead(rules, professional())
+    lead.now = T0 + H
+    message = refused(lead, EventReceived(event=event("quote_requested", T0 + H + timedelta(minutes=11))))
+    assert message.startswith("occurred_at: is in the future (")
+
+
 # --- the handoff ------------------------------------------------------------------------------
 
 
