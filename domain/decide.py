@@ -20,6 +20,7 @@ from domain.models import (
     MAX_FUTURE_SKEW,
     Accept,
     Disqualify,
+    HandToSales,
     LeadEvent,
     LeadIntake,
     Reassign,
@@ -92,6 +93,7 @@ Input = (
     | SubmitFeedback
     | Reassign
     | Disqualify
+    | HandToSales
 )
 
 # --- effects --------------------------------------------------------------------------------
@@ -212,6 +214,7 @@ class _Run:
             SubmitFeedback: self.feedback,
             Reassign: self.reassign,
             Disqualify: self.disqualify,
+            HandToSales: self.hand_to_sales,
         }
         handlers[type(item)](item)
 
@@ -221,7 +224,11 @@ class _Run:
         s = self.state
         self.record(
             "intake",
-            {"source": s.intake.source.value, "identity_kind": s.intake.identity().split(":")[0]},
+            {
+                "source": s.intake.source.value,
+                "identity_kind": s.intake.identity().split(":")[0],
+                "profile": s.intake.scoring_profile(),
+            },
         )
         self.rescore(reason="first scoring at intake")
         fast_track = (
@@ -268,6 +275,7 @@ class _Run:
                 "event_id": event.event_id,
                 "kind": event.kind.value,
                 "occurred_at": event.occurred_at.isoformat(),
+                "properties": dict(event.properties),
             },
         )
         if s.stage in (Stage.CUSTOMER, Stage.LOST, Stage.DISQUALIFIED):
@@ -383,8 +391,8 @@ class _Run:
         if item.rep is None:
             self.fire("handoff", "escalate", f"no active rep with capacity for attempt {item.attempt}")
             s.handoff.rep = None
-            s.handoff.deadline = self.now + self.rules.handoff.escalate_after
-            self.set_timer(HANDOFF, s.handoff.deadline)
+            s.handoff.deadline = s.handoff.deadline or self.now  # stuck since the missed deadline, or now
+            self.set_timer(HANDOFF, self.now + self.rules.handoff.escalate_after)
             self.notify(
                 self.rules.handoff.escalation_target,
                 "handoff_escalated",
@@ -427,8 +435,8 @@ class _Run:
                 "sla_missed",
                 f"{h.rep} did not accept by {h.deadline:%Y-%m-%d %H:%M} UTC",
             )
-            h.deadline = self.now + self.rules.handoff.escalate_after
-            self.set_timer(HANDOFF, h.deadline)
+            # the deadline stays the one that was missed (ops see how long overdue); the timer moves on
+            self.set_timer(HANDOFF, self.now + self.rules.handoff.escalate_after)
             self.record("handoff", {"rep": h.rep, "attempt": h.attempt, "status": "overdue"})
             self.notify(
                 h.rep or MARKETING,
@@ -671,6 +679,11 @@ class _Run:
         s.handoff.attempt += 1
         s.handoff.max_attempts = max(s.handoff.max_attempts, s.handoff.attempt)
         self.give_to(item.to, f"reassigned to {item.to} by {item.by}")
+
+    def hand_to_sales(self, item: HandToSales) -> None:
+        if not self.machines.may("lifecycle", "qualify"):
+            raise InvalidTransition("lifecycle", "qualify", self.state.stage.value, self.machines.allowed("lifecycle"))
+        self.qualify(f"handed to sales by {item.by}" + (f": {item.reason}" if item.reason else ""))
 
     def disqualify(self, item: Disqualify) -> None:
         s = self.state

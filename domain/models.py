@@ -32,6 +32,8 @@ EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 _EMAIL = re.compile(
     r"^[a-z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$"
 )
+REDACTED = "(redacted)"
+REDACTED_IN_PROFILE = ("company", "city", "referrer")
 _KEY = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -172,6 +174,17 @@ class LeadIntake(BaseModel):
             return f"phone:{self.phone}"
         return f"external:{self.external_id}"
 
+    def scoring_profile(self) -> dict[str, Any]:
+        """What scoring reads, without personal data, safe to keep in the ledger and enough to
+        re-decide the lead under other rules. Name, e-mail, phone and external id are left out;
+        company, city and referrer (which can point at a person) keep only that they are present."""
+        profile = self.model_dump(mode="json", exclude={"name", "email", "phone", "external_id"})
+        for field in REDACTED_IN_PROFILE:
+            if profile.get(field) is not None:
+                profile[field] = REDACTED
+        profile["email_domain"] = self.email.split("@", 1)[1] if self.email else None
+        return profile
+
     def merged_with(self, newer: LeadIntake) -> LeadIntake:
         """This intake with the fields a later submission of the same person adds or changes."""
         data = self.model_dump()
@@ -274,7 +287,16 @@ class Disqualify(BaseModel):
     by: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)] = "ops"
 
 
-SalesAction = Accept | Reject | RecordOutcome | SubmitFeedback | Reassign | Disqualify
+class HandToSales(BaseModel):
+    """Sales or ops qualify the lead by hand (a call came in, a rep knows them): to SQL now."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    kind: Literal["hand_to_sales"] = "hand_to_sales"
+    by: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)] = "ops"
+    reason: Note = ""
+
+
+SalesAction = Accept | Reject | RecordOutcome | SubmitFeedback | Reassign | Disqualify | HandToSales
 
 
 def describe_validation_error(exc: Any) -> str:

@@ -45,10 +45,12 @@ def waiting_for(state: LeadState) -> str:
     if state.stage is Stage.SQL:
         if h.status is HandoffStatus.PENDING:
             return f"Waiting for rep {h.rep} to accept until {at}, {attempt}."
+        next_step = state.timers.get("handoff")
+        then = f"{next_step:%Y-%m-%d %H:%M} UTC" if next_step else "?"
         if h.status is HandoffStatus.OVERDUE:
-            return f"Overdue: rep {h.rep} missed the deadline; escalating at {at}, {attempt}."
+            return f"Overdue since {at}: rep {h.rep} has not accepted; escalating at {then}, {attempt}."
         if h.status is HandoffStatus.ESCALATED:
-            return f"Escalated: waiting for a rep to take it (next try {at}), {attempt}."
+            return f"Escalated: waiting for a rep to take it (next try {then}), {attempt}."
         return "Handing off to sales: choosing a rep."
     if state.feedback_requested_at is not None and "feedback" in state.timers:
         return f"Waiting for rep {h.rep} to rate the lead until {state.timers['feedback']:%Y-%m-%d %H:%M} UTC."

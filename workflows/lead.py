@@ -38,6 +38,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.models import (
         Accept,
         Disqualify,
+        HandToSales,
         LeadEvent,
         LeadIntake,
         Reassign,
@@ -243,6 +244,15 @@ class LeadWorkflow:
     def _check_disqualify(self, request: Disqualify) -> None:
         self._check(request)
 
+    @workflow.update
+    async def hand_to_sales(self, request: HandToSales) -> LeadView:
+        """Sales or ops qualify the lead by hand: it goes to SQL and a rep is assigned."""
+        return await self._act(request)
+
+    @hand_to_sales.validator
+    def _check_hand_to_sales(self, request: HandToSales) -> None:
+        self._check(request)
+
     @workflow.signal
     async def rules_published(self, change: RulesChanged) -> None:
         """A new rules version is published: load it and decide with it from now on."""
@@ -382,6 +392,7 @@ class LeadWorkflow:
             sa.HANDOFF_STATUS.name: h.status.value,
             sa.HANDOFF_DEADLINE.name: h.deadline,
             sa.HANDOFF_ATTEMPT.name: h.attempt,
+            sa.HANDOFF_MAX_ATTEMPTS.name: h.max_attempts,
             sa.RETURNED_TO_MARKETING.name: state.returned_to_marketing,
             sa.RULES_VERSION.name: state.rules_version,
         }

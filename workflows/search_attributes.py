@@ -19,6 +19,7 @@ ASSIGNED_REP = SearchAttributeKey.for_keyword("AssignedRep")
 HANDOFF_STATUS = SearchAttributeKey.for_keyword("HandoffStatus")
 HANDOFF_DEADLINE = SearchAttributeKey.for_datetime("HandoffDeadline")
 HANDOFF_ATTEMPT = SearchAttributeKey.for_int("HandoffAttempt")
+HANDOFF_MAX_ATTEMPTS = SearchAttributeKey.for_int("HandoffMaxAttempts")
 RETURNED_TO_MARKETING = SearchAttributeKey.for_bool("ReturnedToMarketing")
 RULES_VERSION = SearchAttributeKey.for_keyword("RulesVersion")
 
@@ -32,6 +33,7 @@ ALL = (
     HANDOFF_STATUS,
     HANDOFF_DEADLINE,
     HANDOFF_ATTEMPT,
+    HANDOFF_MAX_ATTEMPTS,
     RETURNED_TO_MARKETING,
     RULES_VERSION,
 )

@@ -357,7 +357,8 @@ def test_no_rep_available_escalates_and_retries(rules: Rules) -> None:
     effects = lead.send(RepAssigned(attempt=1, rep=None), lead.later(timedelta(seconds=3)))
     h = lead.state.handoff
     assert (h.status, h.rep, h.attempt) == (HandoffStatus.ESCALATED, None, 1)
-    assert h.deadline == lead.now + timedelta(minutes=30)
+    assert h.deadline == lead.now, "stuck since now: nobody could take it"
+    assert lead.state.timers["handoff"] == lead.now + timedelta(minutes=30), "the next try"
     assert topics(effects) == [("sales-manager", "handoff_escalated")]
     assert "no rep is free" in of_type(effects, Notify)[0].notification.text
     assert refused(lead, Accept(rep="r-02")) == "no rep holds this lead right now; ops can reassign it"
