@@ -54,12 +54,7 @@ def test_ledger_rows_carry_the_scoring_profile_but_no_personal_data(rules: Rules
             attributes={"occupation": "working_professional"},
         ),
     )
-    lead.send(
-        lead_event := __import__("domain.decide", fromlist=["EventReceived"]).EventReceived(
-            event=event("page_viewed", lead.now, seconds=42)
-        )
-    )
-    del lead_event
+    lead.send(EventReceived(event=event("page_viewed", lead.now, seconds=42)))
     rows = [r.entry for r in of_type(lead.history, Record)]
     intake_row = next(r for r in rows if r.kind == "intake")
     profile = intake_row.data["profile"]
