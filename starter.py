@@ -24,10 +24,14 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
+from reporting.html import render_report_html
+from reporting.report import build_report, render_report_text
 from temporalio.client import (
     Client,
 )
 
+from activities.ledger import Ledger
+from activities.rules_store import RulesStore
 from domain.backtest import (
     REFERENCE_TIME,
     LeadResult,
@@ -39,6 +43,7 @@ from domain.backtest import (
 from domain.diagram import MACHINES, markdown, mermaid, mermaid_all
 from domain.errors import RulesError
 from domain.models import (
+    HandToSales,
     LeadEvent,
     RecordOutcome,
     SubmitFeedback,
@@ -56,6 +61,7 @@ from leadclient.leads import (
     accept,
     build_request,
     disqualify,
+    hand_to_sales,
     parse_intake,
     reassign,
     record_event,
@@ -65,6 +71,7 @@ from leadclient.leads import (
     submit_feedback,
     submit_lead,
 )
+from leadclient.ops import publish_rules, stuck_handoffs
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -94,6 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_rules_commands(commands)
     _add_lead_commands(commands)
+    _add_report_command(commands)
     return parser
 
 
@@ -134,6 +142,19 @@ def _add_rules_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
         help="processes to replay leads in (default: one per core, at most 8)",
     )
     backtest.set_defaults(handler=_rules_backtest)
+
+    publish = actions.add_parser(
+        "publish",
+        parents=[_connection_options()],
+        help="validate and publish a rules file: new leads use it at once, running leads switch",
+    )
+    publish.add_argument("path", help="the rules file, e.g. rules/default.yaml")
+    publish.add_argument(
+        "--data-dir",
+        default=os.environ.get("LEADFLOW_DATA_DIR", ".data"),
+        help="the workers' data directory, where published rules are stored (env LEADFLOW_DATA_DIR)",
+    )
+    publish.set_defaults(handler=_async(_rules_publish))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -291,12 +312,17 @@ Connect = Callable[[], Awaitable[Connection]]
 AsyncHandler = Callable[[argparse.Namespace, Connect], Awaitable[int]]
 
 
-def _add_lead_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _connection_options() -> argparse.ArgumentParser:
     connection = argparse.ArgumentParser(add_help=False)
     connection.add_argument("--address", help="Temporal host:port (env TEMPORAL_ADDRESS; default localhost:7233)")
     connection.add_argument("--namespace", help="Temporal namespace (env TEMPORAL_NAMESPACE; default 'default')")
     connection.add_argument("--task-queue", help="the workers' task queue (env LEADFLOW_TASK_QUEUE; default leadflow)")
     connection.add_argument("--json", action="store_true", help="print one JSON object")
+    return connection
+
+
+def _add_lead_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    connection = _connection_options()
     lead_help = "lead id (lead-…), e-mail, phone (+…) or external:ID"
 
     submit = commands.add_parser("submit", parents=[connection], help="submit a lead (a repeat merges)")
@@ -362,9 +388,20 @@ def _add_lead_commands(commands: argparse._SubParsersAction[argparse.ArgumentPar
     disqualify_cmd.add_argument("--by", default=os.environ.get("USER", "ops"))
     disqualify_cmd.set_defaults(handler=_async(_disqualify))
 
+    qualify = commands.add_parser("qualify", parents=[connection], help="sales/ops: hand the lead to sales now")
+    qualify.add_argument("lead", help=lead_help)
+    qualify.add_argument("--by", default=os.environ.get("USER", "ops"))
+    qualify.add_argument("--reason", default="", help="why (kept in the timeline)")
+    qualify.set_defaults(handler=_async(_qualify))
+
     show_cmd = commands.add_parser("show", parents=[connection], help="the lead's standing and timeline")
     show_cmd.add_argument("lead", help=lead_help)
     show_cmd.set_defaults(handler=_async(_show))
+
+    stuck = commands.add_parser(
+        "stuck", parents=[connection], help="ops: every overdue or escalated handoff, oldest first"
+    )
+    stuck.set_defaults(handler=_async(_stuck))
 
 
 def _async(handler: AsyncHandler) -> Handler:
@@ -519,6 +556,12 @@ async def _disqualify(args: argparse.Namespace, connect: Connect) -> int:
     return _print_view(await disqualify(conn, args.lead, args.reason, args.by), args.json)
 
 
+async def _qualify(args: argparse.Namespace, connect: Connect) -> int:
+    build_request(HandToSales, by=args.by, reason=args.reason)  # bad input stops here
+    conn = await connect()
+    return _print_view(await hand_to_sales(conn, args.lead, args.by, args.reason), args.json)
+
+
 async def _show(args: argparse.Namespace, connect: Connect) -> int:
     view = await show(await connect(), args.lead)
     if args.json:
@@ -546,3 +589,95 @@ def exit_now(code: int) -> None:
 
 if __name__ == "__main__":
     exit_now(main())
+
+
+# --- the sales–marketing review report (from the ledger; no Temporal needed) --------------------
+
+
+def _add_report_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    report = commands.add_parser(
+        "report",
+        help="sales–marketing review: funnel, speed to lead, quality by source, recycled leads",
+        description="Read the ledger and report for the review meeting: a terminal table, or HTML with charts.",
+    )
+    report.add_argument("--since", help="only what happened on or after this date (YYYY-MM-DD, UTC)")
+    report.add_argument("--html", metavar="PATH", help="also write an HTML page with charts here")
+    report.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    report.add_argument(
+        "--data-dir",
+        default=os.environ.get("LEADFLOW_DATA_DIR", ".data"),
+        help="where the ledger is (env LEADFLOW_DATA_DIR; default .data)",
+    )
+    report.set_defaults(handler=_report)
+
+
+def _report(args: argparse.Namespace) -> int:
+    since: datetime | None = None
+    if args.since:
+        try:
+            since = datetime.fromisoformat(args.since)
+        except ValueError:
+            raise CliError(f"--since {args.since!r} is not a date (try 2026-01-31)") from None
+        since = since if since.tzinfo else since.replace(tzinfo=UTC)
+    ledger_path = Path(args.data_dir) / "ledger.sqlite3"
+    if not ledger_path.exists():
+        raise CliError(f"{ledger_path}: no ledger here (is --data-dir / LEADFLOW_DATA_DIR right?)")
+    entries = Ledger(ledger_path).all_entries(since)
+    summary = build_report(entries, since=since, now=datetime.now(UTC))
+    if args.json:
+        print(summary.model_dump_json())
+    else:
+        print(render_report_text(summary))
+    if args.html:
+        Path(args.html).write_text(render_report_html(summary), encoding="utf-8")
+        print(f"wrote {args.html}", file=sys.stderr)
+    return EXIT_OK
+
+
+# --- ops and publishing ----------------------------------------------------------------------
+
+
+async def _stuck(args: argparse.Namespace, connect: Connect) -> int:
+    leads = await stuck_handoffs(await connect())
+    if args.json:
+        print(json.dumps([lead.model_dump(mode="json") for lead in leads]))
+        return EXIT_OK
+    if not leads:
+        print("No stuck handoffs: every handed-off lead is within its deadline or accepted.")
+        return EXIT_OK
+    header = f"{'lead':30} {'status':9} {'stage':6} {'temp':5} {'tier':6} {'rep':8} {'deadline (UTC)':16} "
+    print(header + f"{'overdue':>9} attempt")
+    for lead in leads:
+        deadline = f"{lead.deadline:%Y-%m-%d %H:%M}" if lead.deadline else "-"
+        overdue = _duration_text(lead.overdue_seconds) if lead.overdue_seconds is not None else "-"
+        attempt = f"{lead.attempt} of {lead.max_attempts}" if lead.max_attempts else str(lead.attempt)
+        print(
+            f"{lead.lead_id:30} {lead.status:9} {lead.stage:6} {lead.temperature:5} {lead.tier:6} "
+            f"{lead.rep or '-':8} {deadline:16} {overdue:>9} {attempt}"
+        )
+    return EXIT_OK
+
+
+def _duration_text(seconds: float) -> str:
+    minutes = int(seconds // 60)
+    if minutes < 60:
+        return f"{minutes}m" if minutes else f"{int(seconds)}s"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours}h{minutes:02d}m"
+    return f"{hours // 24}d{hours % 24:02d}h"
+
+
+async def _rules_publish(args: argparse.Namespace, connect: Connect) -> int:
+    path = Path(args.path)
+    store = RulesStore(Path(args.data_dir) / "rules", Path(os.environ.get("LEADFLOW_RULES", "rules/default.yaml")))
+    load_rules(args.path)  # validate first: an invalid file changes nothing and reaches no server
+    result = await publish_rules(await connect(), path, store)
+    if args.json:
+        print(result.model_dump_json())
+    elif result.previous_version == result.version:
+        print(f"{result.version} is already the published version; nothing to do")
+    else:
+        print(f"published {result.version} ({result.name}); was {result.previous_version or 'the default file'}")
+        print(f"told {result.signalled} running lead(s) to switch at their next decision")
+    return EXIT_OK

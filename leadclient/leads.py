@@ -32,6 +32,7 @@ from domain.identity import lead_id_for, resolve_lead
 from domain.models import (
     Accept,
     Disqualify,
+    HandToSales,
     LeadEvent,
     LeadIntake,
     Reassign,
@@ -51,6 +52,7 @@ __all__ = [
     "accept",
     "build_request",
     "disqualify",
+    "hand_to_sales",
     "parse_intake",
     "reassign",
     "record_event",
@@ -199,6 +201,13 @@ async def disqualify(conn: Connection, lead: str, reason: str, by: str = "ops") 
     handle = conn.handle(lead)
     request = build_request(Disqualify, reason=reason, by=by)
     return await _call(handle.execute_update(LeadWorkflow.disqualify, request), handle.id)
+
+
+async def hand_to_sales(conn: Connection, lead: str, by: str = "ops", reason: str = "") -> LeadView:
+    """Qualify the lead by hand: it goes to SQL now and a rep is assigned."""
+    handle = conn.handle(lead)
+    request = build_request(HandToSales, by=by, reason=reason)
+    return await _call(handle.execute_update(LeadWorkflow.hand_to_sales, request), handle.id)
 
 
 async def show(conn: Connection, lead: str) -> LeadView:
