@@ -158,6 +158,7 @@ HANDOFF, DECAY, OUTCOME_REMINDER, FEEDBACK, FEEDBACK_REMINDER, RECYCLE = (
     "recycle",
 )
 MARKETING = "marketing"
+EVENTS_KEPT = 2000  # events kept in the state (~0.2 MB as JSON at most)
 
 
 def decide(state: LeadState | None, item: Input, rules: Rules, now: datetime) -> Decision:
@@ -175,7 +176,7 @@ def decide(state: LeadState | None, item: Input, rules: Rules, now: datetime) ->
         run = _Run(fresh, rules, now)
         run.intake_first()
     else:
-        run = _Run(state.model_copy(deep=True), rules, now)
+        run = _Run(state.working_copy(), rules, now)
         run.apply(item)
     run.state.updated_at = now
     return Decision(state=run.state, effects=run.effects)
@@ -388,6 +389,8 @@ class _Run:
         s = self.state
         if s.stage is not Stage.SQL or item.attempt != s.handoff.attempt:
             return  # a late answer for an attempt that is over
+        if s.handoff.status is HandoffStatus.PENDING and s.handoff.rep == item.rep:
+            return  # the same answer delivered twice: already assigned
         if item.rep is None:
             self.fire("handoff", "escalate", f"no active rep with capacity for attempt {item.attempt}")
             s.handoff.rep = None
@@ -519,6 +522,7 @@ class _Run:
         if reason.then == "disqualify":
             self.fire("lifecycle", "disqualify", f"rejected by {item.rep}: {item.reason}")
             s.disqualify_reason = item.reason
+            self.cancel_timer(DECAY)
         else:
             self.fire("lifecycle", "reject", f"rejected by {item.rep}: {item.reason}")
             s.nurture_since = self.now
@@ -839,3 +843,7 @@ class _Run:
         keep = max(rules.engagement.half_life * 12, window.warm, window.hot)
         penalties = {kind for kind, entry in rules.engagement.events.items() if entry.points < 0}
         s.events = [e for e in s.events if e.kind in penalties or self.now - e.occurred_at <= keep]
+        if len(s.events) > EVENTS_KEPT:
+            # The state travels whole through continue-as-new, and payloads have a size limit: keep the
+            # newest events. Older ones have mostly decayed and are still in the ledger.
+            s.events = s.events[-EVENTS_KEPT:]

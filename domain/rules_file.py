@@ -24,6 +24,9 @@ from domain.rules import Rules, lifecycle_problems
 def parse_rules(text: str, source: str = "<rules>") -> Rules:
     """Validate a rules file's text. Raises `RulesError` listing every problem found."""
     data = _load_yaml(text, source)
+    if "version" in data:
+        line = data.lc.key("version")[0] + 1
+        raise RulesError([RuleProblem(source, line, "version", "is set from the file's content; remove it")])
     try:
         rules = Rules.model_validate(data)
     except ValidationError as exc:

@@ -80,6 +80,22 @@ class LeadState(BaseModel):
         self.seq += 1
         return self.seq
 
+    def working_copy(self) -> LeadState:
+        """A copy that `decide` may change: new containers and a new handoff; the frozen models in
+        them (intake, events, timeline records, explanation lines, feedback) are shared, not copied.
+        A deep copy of a lead with thousands of events cost ~80 % of a decision."""
+        return self.model_copy(
+            update={
+                "events": list(self.events),
+                "seen_event_ids": list(self.seen_event_ids),
+                "handoff": self.handoff.model_copy(update={"tried_reps": list(self.handoff.tried_reps)}),
+                "feedback": list(self.feedback),
+                "timers": dict(self.timers),
+                "timeline": list(self.timeline),
+                "explanation": list(self.explanation),
+            }
+        )
+
 
 class LeadView(BaseModel):
     """What `view` / `show` return: the lead's standing and its timeline. No personal data."""

@@ -4,7 +4,8 @@ The data set (`../shared/data/x-education-leads.csv`) mixes what is known at int
 marketing with what sales wrote after contacting the lead. Scoring may read only the first kind:
 `map_row` sees the row through `_Columns`, which refuses any column outside `SCORING_COLUMNS`.
 The outcome (`Converted`) and the sales columns (`Lead Quality`, `Tags`) are read by separate
-functions, for evaluation and for replaying sales feedback. `docs/rules.md` has the full table.
+functions, for evaluation and for replaying sales feedback. `docs/rules.md` has the full table;
+`sales_plan_of` turns them into the sales actions a replay carries out (`docs/import.md`).
 
 Pure and deterministic: times come from the caller's `received_at`; event ids from `Prospect ID`.
 """
@@ -16,6 +17,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -169,6 +171,43 @@ TAG_REASONS: dict[str, str] = {
     "University not recognized": "not_a_fit",
 }
 
+# What sales did with a lead that did *not* convert, by its `Tags` (see docs/import.md). `rejected`:
+# sales declined the lead before working it (could not reach it, it cannot or will not buy now), so
+# it goes back to marketing; `lost`: sales worked it and it did not buy. Reasons are the default
+# rules' `reasons.reject` / `reasons.lost` codes. A lead with `Converted = 1` is won, whatever its tag.
+TAG_SALES_ACTIONS: dict[str, tuple[Literal["lost", "rejected"], str]] = {
+    "Ringing": ("rejected", "not_reachable"),
+    "switched off": ("rejected", "not_reachable"),
+    "Busy": ("rejected", "not_reachable"),
+    "invalid number": ("rejected", "not_reachable"),
+    "wrong number given": ("rejected", "not_reachable"),
+    "number not provided": ("rejected", "not_reachable"),
+    "Already a student": ("rejected", "not_a_fit"),
+    "Diploma holder (Not Eligible)": ("rejected", "not_a_fit"),
+    "Lateral student": ("rejected", "not_a_fit"),
+    "Recognition issue (DEC approval)": ("rejected", "not_a_fit"),
+    "University not recognized": ("rejected", "not_a_fit"),
+    "Not doing further education": ("rejected", "not_interested"),
+    "opp hangup": ("rejected", "not_interested"),
+    "Graduation in progress": ("rejected", "wrong_timing"),
+    "Will revert after reading the email": ("lost", "no_decision"),
+    "Still Thinking": ("lost", "no_decision"),
+    "In confusion whether part time or DLP": ("lost", "no_decision"),
+    "Closed by Horizzon": ("lost", "no_decision"),  # "closed", yet not converted: the data does not say why
+    "Interested in other courses": ("lost", "other_course"),
+    "Interested  in full time MBA": ("lost", "other_course"),
+    "Lost to EINS": ("lost", "competitor"),
+    "in touch with EINS": ("lost", "competitor"),
+    "Lost to Others": ("lost", "competitor"),
+    "Interested in Next batch": ("lost", "timing"),
+    "Shall take in the next coming month": ("lost", "timing"),
+    "Want to take admission but has financial problems": ("lost", "price"),
+}
+UNMAPPED_TAG_ACTION: tuple[Literal["lost", "rejected"], str] = ("lost", "no_decision")
+# On a won lead, only tag reasons that agree with the win go into the feedback; the others
+# ("Will revert after reading the email", ...) describe an earlier call the win superseded.
+WON_FEEDBACK_REASONS = frozenset({"ready_to_buy"})
+
 MISSING = frozenset({"", "select"})  # `Select`: the form field was left at its default
 _YES_NO = {"yes": True, "no": False}
 _MAX_TEXT = 200
@@ -192,6 +231,20 @@ class SalesFeedback(BaseModel):
     rating: int | None = Field(default=None, ge=1, le=5)
     reason: ReasonCode | None = None
     tag: str | None = None  # the raw `Tags` text, kept when no reason code fits
+
+
+class SalesPlan(BaseModel):
+    """What the data says sales did with a lead, as the engine's sales actions, in this order: hand the
+    lead to sales (when not in SQL yet), then accept and record the outcome (`won` / `lost` with
+    `reason`) or reject it (`rejected` with `reason`), then rate it (`rating`, `feedback_reasons`)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    verdict: Literal["won", "lost", "rejected"]
+    reason: ReasonCode | None = None  # lost or reject reason; None when won
+    rating: int | None = Field(default=None, ge=1, le=5)  # None: no feedback is given
+    feedback_reasons: tuple[ReasonCode, ...] = ()
+    evidence: str  # why the replay says sales acted: cites the data, never free text from it
 
 
 class MappedLead(BaseModel):
@@ -263,6 +316,35 @@ def feedback_of(row: Mapping[str, str | None]) -> SalesFeedback:
         rating=LEAD_QUALITY_RATING[quality] if quality is not None else None,
         reason=TAG_REASONS.get(tag) if tag is not None else None,
         tag=tag[:_MAX_TEXT] if tag is not None and tag not in TAG_REASONS else None,
+    )
+
+
+def sales_plan_of(row: Mapping[str, str | None]) -> SalesPlan | None:
+    """What sales did with the lead, or None when the data says sales never contacted it.
+
+    Sales contacted the lead when `Tags` is filled or `Converted = 1`. `Converted = 1` is won;
+    otherwise the tag's row of `TAG_SALES_ACTIONS` (an unknown tag: lost, `no_decision`).
+    Never for scoring.
+    """
+    converted = outcome_of(row) is True
+    feedback = feedback_of(row)
+    tag = _cell(row, "Tags")
+    if not converted and tag is None:
+        return None
+    known = tag is not None and tag in TAG_SALES_ACTIONS
+    cited = f"Tags {tag!r}" if known else ("Tags (not in the mapping table)" if tag is not None else "")
+    if converted:
+        reasons = (feedback.reason,) if feedback.reason in WON_FEEDBACK_REASONS else ()
+        evidence = "Converted = 1" + (f", {cited}" if cited else "")
+        return SalesPlan(verdict="won", rating=feedback.rating, feedback_reasons=reasons, evidence=evidence)
+    assert tag is not None
+    verdict, reason = TAG_SALES_ACTIONS.get(tag, UNMAPPED_TAG_ACTION)
+    return SalesPlan(
+        verdict=verdict,
+        reason=reason,
+        rating=feedback.rating,
+        feedback_reasons=(feedback.reason,) if feedback.reason is not None else (),
+        evidence=f"Converted = 0, {cited}",
     )
 
 

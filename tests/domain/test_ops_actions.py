@@ -32,7 +32,7 @@ def test_hand_to_sales_qualifies_a_lead_that_scoring_would_not(rules: Rules) -> 
     lead = Lead(rules, intake(attributes={"occupation": "student"}))
     assert lead.state.stage in (Stage.NEW, Stage.MQL)
     effects = lead.send(HandToSales(by="ops-kim", reason="called the hotline"), lead.later(timedelta(minutes=5)))
-    assert lead.state.stage is Stage.SQL
+    assert lead.current().stage is Stage.SQL
     assert assign_request(effects).attempt == 1
     assert lead.state.timeline[-1].reason == "handed to sales by ops-kim: called the hotline"
     lead.send(RepAssigned(attempt=1, rep="r-01"))
@@ -66,3 +66,32 @@ def test_ledger_rows_carry_the_scoring_profile_but_no_personal_data(rules: Rules
     dumped = json.dumps([r.model_dump(mode="json") for r in rows]).lower()
     for personal in ("ada", "lovelace", "7946", "analytical", "london"):
         assert personal not in dumped, personal
+
+
+def test_a_repeated_assignment_answer_changes_nothing(rules: Rules) -> None:
+    lead = sql_lead(rules, rep="r-02")
+    before = lead.state.model_dump()
+    assert lead.send(RepAssigned(attempt=1, rep="r-02")) == []
+    assert lead.state.model_dump() == before
+
+
+def test_a_lead_keeps_a_bounded_number_of_events(rules: Rules) -> None:
+    from domain.decide import EVENTS_KEPT, EventReceived
+
+    lead = Lead(rules)
+    for i in range(EVENTS_KEPT + 50):
+        at = lead.now + timedelta(seconds=1)
+        lead.send(EventReceived(event=event("page_viewed", at, f"p{i}")), at)
+    assert len(lead.state.events) == EVENTS_KEPT
+    assert [e.event_id for e in lead.state.events[:1] + lead.state.events[-1:]] == ["p50", f"p{EVENTS_KEPT + 49}"]
+
+
+def test_a_rules_file_may_not_set_its_own_version() -> None:
+    from domain.errors import RulesError
+    from domain.rules_file import parse_rules
+    from tests.conftest import DEFAULT_RULES
+
+    text = "version: r-000000000000\n" + DEFAULT_RULES.read_text()
+    with pytest.raises(RulesError) as refused:
+        parse_rules(text, "rules/x.yaml")
+    assert str(refused.value) == "rules/x.yaml:1: version: is set from the file's content; remove it"
