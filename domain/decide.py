@@ -223,6 +223,8 @@ class _Run:
 
     def intake_first(self) -> None:
         s = self.state
+        first = score(s.intake, s.events, self.rules, self.now)  # so the intake row carries the real tier
+        s.score, s.fit, s.engagement, s.tier = first.total, first.fit, first.engagement, first.tier
         self.record(
             "intake",
             {
@@ -788,6 +790,7 @@ class _Run:
             "temperature": s.temperature.value,
             "tier": s.tier.value,
             "score": s.score,
+            "source": s.intake.source.value,
         }
         self.effects.append(
             Record(

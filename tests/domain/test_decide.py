@@ -300,6 +300,7 @@ def test_assignment_starts_the_shorter_sla(
             "temperature": temperature.value,
             "tier": tier.value,
             "score": lead.state.score,
+            "source": lead.state.intake.source.value,
             "rep": "r-02",
             "attempt": 1,
             "deadline": (lead.now + sla).isoformat(),
