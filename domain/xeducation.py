@@ -326,7 +326,8 @@ def sales_plan_of(row: Mapping[str, str | None]) -> SalesPlan | None:
     otherwise the tag's row of `TAG_SALES_ACTIONS` (an unknown tag: lost, `no_decision`).
     Never for scoring.
     """
-    converted = outcome_of(row) is True
+    outcome = outcome_of(row)
+    converted = outcome is True
     feedback = feedback_of(row)
     tag = _cell(row, "Tags")
     if not converted and tag is None:
@@ -344,7 +345,7 @@ def sales_plan_of(row: Mapping[str, str | None]) -> SalesPlan | None:
         reason=reason,
         rating=feedback.rating,
         feedback_reasons=(feedback.reason,) if feedback.reason is not None else (),
-        evidence=f"Converted = 0, {cited}",
+        evidence=("Converted = 0" if outcome is False else "Converted empty") + f", {cited}",
     )
 
 
