@@ -27,15 +27,12 @@ from demo import devserver
 from demo.generator import DemoLead, demo_leads, event_payload
 from domain.models import LeadEvent
 from domain.vocabulary import Outcome, Stage
-from leadclient import leads as api  # the demo plays a backend, sales and ops through the client library
+from leadclient import leads as api
+from leadclient.ops import VIEWS  # the demo plays a backend, sales and ops through the client library
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_RULES = ROOT / "rules" / "demo.yaml"
-QUERIES = {
-    "Stuck handoffs": 'HandoffStatus IN ("overdue", "escalated") AND ExecutionStatus = "Running"',
-    "Hot leads not yet accepted": 'LeadTemperature = "hot" AND LeadStage = "sql"',
-    "Leads returned to marketing": "ReturnedToMarketing = true",
-}
+QUERIES = VIEWS  # the same views docs/ops.md and the README show
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -192,7 +189,7 @@ async def stage_counts(conn: api.Connection) -> dict[str, int]:
 
 
 async def stuck_seen(conn: api.Connection) -> bool:
-    returned = await conn.client.count_workflows("ReturnedToMarketing = true")
+    returned = await conn.client.count_workflows('WorkflowType = "LeadWorkflow" AND ReturnedToMarketing = true')
     return returned.count > 0
 
 

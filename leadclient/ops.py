@@ -27,8 +27,18 @@ from workflows import search_attributes as sa
 
 __all__ = ["RUNNING_LEADS", "STUCK_QUERY", "PublishResult", "StuckLead", "publish_rules", "stuck_handoffs"]
 
+# A closed run keeps its last search attributes, so every view asks for running leads only (a lead
+# that continued as new would otherwise show twice, the old run with stale values).
 RUNNING_LEADS = 'WorkflowType = "LeadWorkflow" AND ExecutionStatus = "Running"'
 STUCK_QUERY = f'{RUNNING_LEADS} AND HandoffStatus IN ("overdue", "escalated")'
+HOT_NOT_ACCEPTED_QUERY = f'{RUNNING_LEADS} AND LeadTemperature = "hot" AND LeadStage = "sql"'
+RETURNED_QUERY = f"{RUNNING_LEADS} AND ReturnedToMarketing = true"
+# The views ops paste into the Web UI or save (docs/ops.md); `make run` prints them.
+VIEWS = {
+    "Stuck handoffs": STUCK_QUERY,
+    "Hot leads not yet accepted": HOT_NOT_ACCEPTED_QUERY,
+    "Leads returned to marketing": RETURNED_QUERY,
+}
 
 
 class StuckLead(BaseModel):

@@ -79,7 +79,7 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     )
     engine = Engine(server=server, data_dir=data_dir, task_queue=task_queue, worker=worker)
     try:
-        _wait_for_worker(engine)
+        wait_for_worker(engine)
         yield engine
     finally:
         if worker.poll() is None:
@@ -92,7 +92,7 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
         server.stop()
 
 
-def _wait_for_worker(engine: Engine, timeout: float = 60) -> None:
+def wait_for_worker(engine: Engine, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     log = engine.data_dir / "worker.log"
     while time.monotonic() < deadline:

@@ -8,9 +8,10 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from ruamel.yaml import YAML
@@ -44,7 +45,7 @@ class FastLane:
             assert done.returncode == expect, (args, done.stdout, done.stderr)
         return done
 
-    def cli_json(self, *args: str) -> object:
+    def cli_json(self, *args: str) -> Any:
         return json.loads(self.cli(*args, "--json").stdout)
 
 
@@ -86,9 +87,9 @@ def fast_lane(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Itera
         log.close()
 
 
-def wait_for(check: object, seconds: float = 40) -> None:
+def wait_for(check: Callable[[], bool], seconds: float = 40) -> None:
     deadline = time.monotonic() + seconds
-    while not check():  # type: ignore[operator]
+    while not check():
         assert time.monotonic() < deadline, "condition not reached in time"
         time.sleep(0.5)
 
@@ -99,18 +100,18 @@ def test_stuck_handoffs_oldest_first_then_reassigned_and_shown(fast_lane: FastLa
     assert fast_lane.cli_json("stuck") == []
 
     hot = ["--country", "India", "--attr", "occupation=working_professional"]
-    first = fast_lane.cli_json("submit", "--email", "stuck-one@example.org", *hot)["lead_id"]  # type: ignore[index]
+    first = fast_lane.cli_json("submit", "--email", "stuck-one@example.org", *hot)["lead_id"]
     fast_lane.cli("event", first, "quote_requested")
     time.sleep(1.5)
-    second = fast_lane.cli_json("submit", "--email", "stuck-two@example.org", *hot)["lead_id"]  # type: ignore[index]
+    second = fast_lane.cli_json("submit", "--email", "stuck-two@example.org", *hot)["lead_id"]
     fast_lane.cli("event", second, "quote_requested")
-    accepted = fast_lane.cli_json("submit", "--email", "taken@example.org", *hot)["lead_id"]  # type: ignore[index]
+    accepted = fast_lane.cli_json("submit", "--email", "taken@example.org", *hot)["lead_id"]
     view = fast_lane.cli_json("event", accepted, "quote_requested")
-    fast_lane.cli("accept", accepted, "--rep", view["assigned_rep"])  # type: ignore[index]
+    fast_lane.cli("accept", accepted, "--rep", view["assigned_rep"])
 
     def both_stuck() -> bool:
         stuck = fast_lane.cli_json("stuck")
-        return {s["lead_id"] for s in stuck} >= {first, second}  # type: ignore[index, union-attr]
+        return {s["lead_id"] for s in stuck} >= {first, second}
 
     wait_for(both_stuck)
     stuck = fast_lane.cli_json("stuck")
@@ -128,10 +129,10 @@ def test_stuck_handoffs_oldest_first_then_reassigned_and_shown(fast_lane: FastLa
     rep = mine[0]["rep"]
     other = "r-03" if rep != "r-03" else "r-04"
     moved = fast_lane.cli_json("reassign", first, "--to", other, "--by", "ops-test")
-    assert moved["assigned_rep"] == other and moved["handoff_status"] == "pending"  # type: ignore[index]
+    assert moved["assigned_rep"] == other and moved["handoff_status"] == "pending"
     shown = fast_lane.cli("show", first).stdout
     assert "reassigned to" in shown and "handoff overdue" in shown and "notified" in shown
-    journal = fast_lane.cli_json("show", first)["journal"]  # type: ignore[index]
+    journal = fast_lane.cli_json("show", first)["journal"]
     assert {row["kind"] for row in journal} >= {"transition", "handoff", "notification", "event", "intake"}
     assert fast_lane.cli("reassign", first, "--to", "r-05", expect=1).stderr.startswith("error:")
 
@@ -146,21 +147,21 @@ def test_publish_refuses_an_invalid_file_and_switches_running_leads(fast_lane: F
     assert store.current_version() == before, "an invalid file changes nothing"
 
     fast_lane.cli_json("submit", "--email", "publish-me@example.org")
-    old_version = fast_lane.cli_json("show", "publish-me@example.org")["rules_version"]  # type: ignore[index]
+    old_version = fast_lane.cli_json("show", "publish-me@example.org")["rules_version"]
     proposed = fast_rules(tmp_path / "next.yaml", escalate_after="7s", max_attempts=3)
     published = fast_lane.cli_json("rules", "publish", str(proposed))
-    assert published["version"] != old_version and published["signalled"] >= 1  # type: ignore[index]
-    assert store.current_version() == published["version"]  # type: ignore[index]
+    assert published["version"] != old_version and published["signalled"] >= 1
+    assert store.current_version() == published["version"]
 
     def switched() -> bool:
         view = fast_lane.cli_json("show", "publish-me@example.org")
-        return view["rules_version"] == published["version"]  # type: ignore[index, no-any-return]
+        return bool(view["rules_version"] == published["version"])
 
     wait_for(switched, seconds=30)
     fast_lane.cli_json("submit", "--email", "after-publish@example.org")
     fresh = fast_lane.cli_json("show", "after-publish@example.org")
-    assert fresh["rules_version"] == published["version"]  # type: ignore[index]
-    timeline = fast_lane.cli_json("show", "publish-me@example.org")["timeline"]  # type: ignore[index]
+    assert fresh["rules_version"] == published["version"]
+    timeline = fast_lane.cli_json("show", "publish-me@example.org")["timeline"]
     assert {t["rules_version"] for t in timeline} == {old_version}, "earlier transitions keep their version"
     again = fast_lane.cli("rules", "publish", str(proposed))
     assert "already the published version" in again.stdout
