@@ -35,7 +35,7 @@ from leadclient import leads as api
 from leadclient.ops import RUNNING_LEADS, STUCK_QUERY
 from tests.conftest import ROOT
 from tests.integration import browser
-from tests.integration.conftest import Engine, _wait_for_worker, eventually
+from tests.integration.conftest import Engine, eventually, wait_for_worker
 
 ARTIFACTS = ROOT / "test-artifacts"
 DOCS_IMG = ROOT / "docs" / "img"
@@ -90,7 +90,7 @@ def web_ui(tmp_path: Path) -> Iterator[WebUI]:
                 env={**os.environ, "LEADFLOW_LOG_LEVEL": "INFO"},
             )
         engine = Engine(server=server, data_dir=tmp_path, task_queue=task_queue, worker=worker)
-        _wait_for_worker(engine)
+        wait_for_worker(engine)
         assert server.ui_url is not None
         yield WebUI(engine=engine, url=server.ui_url)
     finally:
