@@ -24,8 +24,6 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
-from reporting.html import render_report_html
-from reporting.report import build_report, render_report_text
 from temporalio.client import (
     Client,
 )
@@ -41,7 +39,7 @@ from domain.backtest import (
     summarise,
 )
 from domain.diagram import MACHINES, markdown, mermaid, mermaid_all
-from domain.errors import RulesError
+from domain.errors import LeadflowError, RulesError
 from domain.models import (
     HandToSales,
     LeadEvent,
@@ -50,10 +48,12 @@ from domain.models import (
     describe_validation_error,
 )
 from domain.rules import Rules
+from domain.rules_diff import diff_rules, render_diff
 from domain.rules_file import parse_rules
 from domain.state import LeadView
 from domain.vocabulary import EventKind, Outcome, Source
 from domain.xeducation import ID_COLUMN, SCORING_COLUMNS
+from leadclient.importer import active_reps, load_import, render_import_summary, run_import
 from leadclient.leads import (
     BadInput,
     Connection,
@@ -71,7 +71,10 @@ from leadclient.leads import (
     submit_feedback,
     submit_lead,
 )
+from leadclient.ledger_backtest import compare, render_ledger_text
 from leadclient.ops import publish_rules, stuck_handoffs
+from reporting.html import render_report_html
+from reporting.report import build_report, render_report_text
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -102,13 +105,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_rules_commands(commands)
     _add_lead_commands(commands)
     _add_report_command(commands)
+    _add_import_command(commands)
     return parser
 
 
 def _add_rules_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     rules = commands.add_parser(
         "rules",
-        help="check, diagram or back-test a rules file (no Temporal needed)",
+        help="check, diff, diagram or back-test a rules file (no Temporal needed); publish it",
         description="Work on a rules file, as process owners do, before publishing it.",
     )
     actions = rules.add_subparsers(dest="rules_command", required=True, metavar="ACTION")
@@ -123,16 +127,34 @@ def _add_rules_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
     diagram.add_argument("--markdown", action="store_true", help="the docs page (docs/state-machine.md)")
     diagram.set_defaults(handler=_rules_diagram)
 
+    diff = actions.add_parser("diff", help="what changes from one rules file to another, in words")
+    diff.add_argument("old", help="the rules file as it is, e.g. rules/default.yaml")
+    diff.add_argument("new", help="the changed rules file")
+    diff.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    diff.set_defaults(handler=_rules_diff)
+
     backtest = actions.add_parser(
         "backtest",
-        help="re-score historical leads with a rules file and report stages, tiers and ROC AUC",
+        help="re-decide historical leads with a rules file: stages, tiers, SLA load, ROC AUC",
+        description="Replay leads from a CSV (--data), or the ledger's leads under the published and the "
+        "given rules side by side (--ledger).",
     )
     backtest.add_argument("path", help="the rules file, e.g. rules/default.yaml")
-    backtest.add_argument(
+    history = backtest.add_mutually_exclusive_group(required=True)
+    history.add_argument(
         "--data",
-        required=True,
         metavar="CSV",
         help="leads in the X Education CSV format (see docs/rules.md)",
+    )
+    history.add_argument(
+        "--ledger",
+        action="store_true",
+        help="the leads in <data-dir>/ledger.sqlite3, compared with the published rules (see docs/rules.md)",
+    )
+    backtest.add_argument(
+        "--data-dir",
+        default=os.environ.get("LEADFLOW_DATA_DIR", ".data"),
+        help="with --ledger: the workers' data directory (env LEADFLOW_DATA_DIR; default .data)",
     )
     backtest.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     backtest.add_argument(
@@ -193,7 +215,29 @@ def _rules_diagram(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _rules_diff(args: argparse.Namespace) -> int:
+    problems: list[str] = []
+    loaded: list[Rules] = []
+    for path in (args.old, args.new):
+        try:
+            loaded.append(load_rules(path))
+        except CliError as exc:
+            problems += exc.lines
+    if problems:
+        raise CliError(*problems)
+    old, new = loaded
+    changes = diff_rules(old, new)
+    if args.json:
+        body = [c.model_dump(mode="json") | {"line": str(c)} for c in changes]
+        print(json.dumps({"old": old.version, "new": new.version, "changes": body}))
+    else:
+        print(render_diff(changes))
+    return EXIT_OK
+
+
 def _rules_backtest(args: argparse.Namespace) -> int:
+    if args.ledger:
+        return _rules_backtest_ledger(args)
     rules = load_rules(args.path)
     rows, bad_rows = read_leads_csv(args.data)
     results, skipped = replay_in_parallel(rules, rows, max(1, args.workers))
@@ -205,6 +249,34 @@ def _rules_backtest(args: argparse.Namespace) -> int:
         print(json.dumps(report.model_dump(mode="json")))
     else:
         print(render_text(report, list_skipped=False))
+    return EXIT_OK
+
+
+def _rules_backtest_ledger(args: argparse.Namespace) -> int:
+    """The ledger's leads re-decided under the published rules and under PATH (`leadclient.ledger_backtest`)."""
+    proposed = load_rules(args.path)
+    ledger_path = Path(args.data_dir) / "ledger.sqlite3"
+    if not ledger_path.exists():
+        raise CliError(f"{ledger_path}: no ledger here (is --data-dir / LEADFLOW_DATA_DIR right?)")
+    store = RulesStore(Path(args.data_dir) / "rules", Path(os.environ.get("LEADFLOW_RULES", "rules/default.yaml")))
+    try:
+        current = store.current()
+    except (RulesError, OSError) as exc:
+        raise CliError(f"the published rules cannot be read: {exc}") from None
+
+    def recorded_rules(version: str) -> Rules | None:
+        try:
+            return store.get(version)
+        except (LeadflowError, OSError):
+            return None
+
+    entries = Ledger(ledger_path).all_entries()
+    report = compare(entries, current, proposed, datetime.now(UTC), recorded_rules=recorded_rules, workers=args.workers)
+    if args.json:
+        print(report.model_dump_json())
+    else:
+        published = "published" if store.current_version() else f"{store.default_path}, nothing published"
+        print(render_ledger_text(report, published, args.path))
     return EXIT_OK
 
 
@@ -396,6 +468,11 @@ def _add_lead_commands(commands: argparse._SubParsersAction[argparse.ArgumentPar
 
     show_cmd = commands.add_parser("show", parents=[connection], help="the lead's standing and timeline")
     show_cmd.add_argument("lead", help=lead_help)
+    show_cmd.add_argument(
+        "--data-dir",
+        default=os.environ.get("LEADFLOW_DATA_DIR", ".data"),
+        help="the workers' data directory: the ledger adds handoffs, notifications and feedback to the timeline",
+    )
     show_cmd.set_defaults(handler=_async(_show))
 
     stuck = commands.add_parser(
@@ -563,32 +640,61 @@ async def _qualify(args: argparse.Namespace, connect: Connect) -> int:
 
 
 async def _show(args: argparse.Namespace, connect: Connect) -> int:
-    view = await show(await connect(), args.lead)
+    conn = await connect()
+    view = await show(conn, args.lead)
+    journal = _journal(Path(args.data_dir) / "ledger.sqlite3", view.lead_id)
     if args.json:
-        return _print_view(view, True)
+        return _print_view(view, True, {"journal": journal} if journal is not None else None)
     _print_view(view, False)
-    print("  timeline:")
-    for t in view.timeline:
-        print(
-            f"    {t.at:%Y-%m-%d %H:%M:%S}  {t.machine:11} {t.source:>10} → {t.dest:<12} "
-            f"{t.reason}  [{t.rules_version}]"
-        )
+    if journal is None:
+        print("  timeline (transitions; the ledger with handoffs and notifications is not readable here):")
+        for t in view.timeline:
+            when = f"{t.at:%Y-%m-%d %H:%M:%S}"
+            print(f"    {when}  {t.machine:11} {t.source:>10} → {t.dest:<12} {t.reason}  [{t.rules_version}]")
+    else:
+        print("  timeline:")
+        for row in journal:
+            print(f"    {row['at'][:19].replace('T', ' ')}  {row['kind']:12} {row['text']}  [{row['rules_version']}]")
     print("  score:")
     for line in view.explanation:
         print(f"    {line.points:+7.2f}  {line.kind:10} {line.name}")
     return EXIT_OK
 
 
-def exit_now(code: int) -> None:
-    """Exit without interpreter teardown, after flushing output. The Temporal client's Rust threads
-    can outlive the event loop and abort CPython's finalization (temporalio/sdk-python#300)."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
-
-
-if __name__ == "__main__":
-    exit_now(main())
+def _journal(ledger_path: Path, lead_id: str) -> list[dict[str, Any]] | None:
+    """The lead's ledger as readable lines: transitions, handoffs, notifications, outcome, feedback."""
+    if not ledger_path.exists():
+        return None
+    rows = []
+    for entry in Ledger(ledger_path).entries(lead_id):
+        d = entry.data
+        if entry.kind == "transition":
+            text = f"{d['machine']}: {d['source']} → {d['dest']} ({d['trigger']}) — {d['reason']}"
+        elif entry.kind == "handoff":
+            text = f"handoff {d.get('status')}: rep {d.get('rep') or '-'}, attempt {d.get('attempt')}"
+            text += f", reason {d['reason']}" if d.get("reason") else ""
+        elif entry.kind == "notification":
+            text = f"notified {d.get('to')}: {d.get('topic')}"
+        elif entry.kind == "outcome":
+            text = f"outcome {d.get('outcome')}" + (f" ({d['reason']})" if d.get("reason") else "")
+        elif entry.kind == "feedback":
+            text = "feedback missed" if d.get("missed") else f"feedback {d.get('rating')}/5 {d.get('reasons') or ''}"
+        elif entry.kind == "event":
+            text = f"event {d.get('kind')}"
+        elif entry.kind == "intake":
+            text = "intake (duplicate submission merged)" if d.get("duplicate") else f"intake from {d.get('source')}"
+        else:
+            text = entry.kind
+        rows.append(
+            {
+                "seq": entry.seq,
+                "at": entry.at.isoformat(),
+                "kind": entry.kind,
+                "text": text,
+                "rules_version": entry.rules_version,
+            }
+        )
+    return rows
 
 
 # --- the sales–marketing review report (from the ledger; no Temporal needed) --------------------
@@ -632,6 +738,41 @@ def _report(args: argparse.Namespace) -> int:
         Path(args.html).write_text(render_report_html(summary), encoding="utf-8")
         print(f"wrote {args.html}", file=sys.stderr)
     return EXIT_OK
+
+
+# --- real-data replay (needs a running Temporal and worker) ------------------------------------
+
+
+def _add_import_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    replay = commands.add_parser(
+        "import",
+        parents=[_connection_options()],
+        help="replay leads from an X Education CSV through the running engine (see docs/import.md)",
+        description="Intake, engagement events and what sales did (Tags, Converted, Lead Quality), lead by lead. "
+        "Idempotent: leads imported before are skipped.",
+    )
+    replay.add_argument("csv", help="leads in the X Education CSV format, e.g. ../shared/data/x-education-leads.csv")
+    replay.add_argument("--limit", type=int, help="only the first N data rows")
+    replay.add_argument("--concurrency", type=int, default=8, help="leads in flight at once (default 8)")
+    replay.add_argument(
+        "--rep",
+        action="append",
+        default=[],
+        help="a rep for leads nobody was free to take (repeatable; default: the active reps of $LEADFLOW_RULES "
+        "or rules/default.yaml)",
+    )
+    replay.add_argument("--no-progress", action="store_true", help="no progress bar (it shows only on a terminal)")
+    replay.set_defaults(handler=_async(_import))
+
+
+async def _import(args: argparse.Namespace, connect: Connect) -> int:
+    if args.concurrency < 1:
+        raise BadInput(f"--concurrency must be at least 1, not {args.concurrency}")
+    source = load_import(args.csv, args.limit)  # the file is checked before connecting
+    reps = args.rep or active_reps(os.environ.get("LEADFLOW_RULES", "rules/default.yaml"))
+    summary = await run_import(await connect(), source, args.concurrency, not args.no_progress, reps)
+    print(summary.model_dump_json() if args.json else render_import_summary(summary))
+    return EXIT_OK if summary.ok else EXIT_FAILED
 
 
 # --- ops and publishing ----------------------------------------------------------------------
@@ -681,3 +822,15 @@ async def _rules_publish(args: argparse.Namespace, connect: Connect) -> int:
         print(f"published {result.version} ({result.name}); was {result.previous_version or 'the default file'}")
         print(f"told {result.signalled} running lead(s) to switch at their next decision")
     return EXIT_OK
+
+
+def exit_now(code: int) -> None:
+    """Exit without interpreter teardown, after flushing output. The Temporal client's Rust threads
+    can outlive the event loop and abort CPython's finalization (temporalio/sdk-python#300)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+if __name__ == "__main__":
+    exit_now(main())
