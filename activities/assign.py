@@ -66,20 +66,20 @@ def explain(
 def assign(
     ledger: Ledger,
     lead_id: str,
-    attempt: int,
+    request: int,
     team: Team,
     country: str | None,
     tier: str,
     exclude: Collection[str],
     now: datetime | None = None,
 ) -> Assignment:
-    """Choose a rep for (lead_id, attempt) once; a retry gets the stored answer. Blocking (SQLite)."""
+    """Choose a rep for (lead_id, request) once; a retry gets the stored answer. Blocking (SQLite)."""
 
     def choose(load: Mapping[str, int], turn: int) -> tuple[str | None, str]:
         rep = choose_rep(team, country, tier, exclude, load, turn)
         return (rep.id if rep else None), explain(rep, team, country, tier, exclude, load)
 
-    return ledger.assign_once(lead_id, attempt, choose, now)
+    return ledger.assign_once(lead_id, request, choose, now)
 
 
 def _territory(rep: Rep, country: str | None) -> int:

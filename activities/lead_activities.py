@@ -85,13 +85,13 @@ class LeadActivities:
 
     @activity.defn(name="assign_rep")
     async def assign_rep(self, input: AssignRepInput) -> AssignRepResult:
-        """Choose a rep for one handoff attempt; a retry of the same (lead_id, attempt) gets the same answer."""
+        """Choose a rep for one handoff attempt; a retry of the same (lead_id, request) gets the same answer."""
         with bind_activity_context(lead_id=input.lead_id, handoff_attempt=input.attempt):
             found = await asyncio.to_thread(
                 assign,
                 self.ledger,
                 input.lead_id,
-                input.attempt,
+                input.request,
                 input.team,
                 input.country,
                 input.tier,

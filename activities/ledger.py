@@ -55,12 +55,12 @@ CREATE INDEX IF NOT EXISTS entries_by_kind ON entries (kind, lead_id, seq);
 CREATE INDEX IF NOT EXISTS entries_by_time ON entries (at);
 CREATE TABLE IF NOT EXISTS assignments (
     lead_id     TEXT    NOT NULL,
-    attempt     INTEGER NOT NULL,
+    request     INTEGER NOT NULL,   -- the lead's sequence number of the AssignRep request
     rep         TEXT,               -- NULL: nobody could take the lead
     reason      TEXT    NOT NULL,
     turn        INTEGER NOT NULL,
     assigned_at TEXT    NOT NULL,
-    PRIMARY KEY (lead_id, attempt)
+    PRIMARY KEY (lead_id, request)
 );
 CREATE INDEX IF NOT EXISTS assignments_by_time ON assignments (assigned_at);
 """
@@ -94,7 +94,7 @@ FROM assignments a
 WHERE a.rep IS NOT NULL AND a.assigned_at >= ?
   AND NOT EXISTS (
     SELECT 1 FROM entries e
-    WHERE e.lead_id = a.lead_id AND e.kind = 'handoff' AND json_extract(e.data, '$.attempt') >= a.attempt
+    WHERE e.lead_id = a.lead_id AND e.kind = 'handoff' AND e.seq > a.request
   )
 GROUP BY a.rep
 """
@@ -105,7 +105,7 @@ class Assignment:
     """The answer `assign_rep` gave for one handoff attempt, kept so retries get it again."""
 
     lead_id: str
-    attempt: int
+    request: int
     rep: str | None
     reason: str
     turn: int
@@ -159,15 +159,18 @@ class Ledger:
             db.executemany("INSERT OR IGNORE INTO entries VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
             return db.total_changes - before
 
-    def assign_once(self, lead_id: str, attempt: int, choose: Chooser, now: datetime | None = None) -> Assignment:
-        """The stored assignment for (lead_id, attempt), or a new one from `choose(load, turn)`, stored.
+    def assign_once(self, lead_id: str, request: int, choose: Chooser, now: datetime | None = None) -> Assignment:
+        """The stored assignment for (lead_id, request), or a new one from `choose(load, turn)`, stored.
+
+        `request` is the sequence number the lead gave its AssignRep request; the handoff entry that
+        follows has a larger one, which is how an assignment stops counting as in flight.
 
         Load, turn and the insert happen in one write transaction, so concurrent workers queue and
         each sees the assignments made before it.
         """
         when = now or datetime.now(UTC)
         with self._write() as db:
-            found = self._assignment(db, lead_id, attempt)
+            found = self._assignment(db, lead_id, request)
             if found is not None:
                 return found
             load = self._rep_load(db, when)
@@ -175,9 +178,9 @@ class Ledger:
             rep, reason = choose(load, turn)
             db.execute(
                 "INSERT INTO assignments VALUES (?, ?, ?, ?, ?, ?)",
-                (lead_id, attempt, rep, reason, turn, _iso(when)),
+                (lead_id, request, rep, reason, turn, _iso(when)),
             )
-            return Assignment(lead_id, attempt, rep, reason, turn, when.astimezone(UTC))
+            return Assignment(lead_id, request, rep, reason, turn, when.astimezone(UTC))
 
     # --- reading -----------------------------------------------------------------------------
 
@@ -206,9 +209,9 @@ class Ledger:
         with self._connect() as db:
             return self._rep_load(db, now or datetime.now(UTC))
 
-    def assignment(self, lead_id: str, attempt: int) -> Assignment | None:
+    def assignment(self, lead_id: str, request: int) -> Assignment | None:
         with self._connect() as db:
-            return self._assignment(db, lead_id, attempt)
+            return self._assignment(db, lead_id, request)
 
     # --- internals ---------------------------------------------------------------------------
 
@@ -221,15 +224,15 @@ class Ledger:
         return load
 
     @staticmethod
-    def _assignment(db: sqlite3.Connection, lead_id: str, attempt: int) -> Assignment | None:
+    def _assignment(db: sqlite3.Connection, lead_id: str, request: int) -> Assignment | None:
         row = db.execute(
-            "SELECT rep, reason, turn, assigned_at FROM assignments WHERE lead_id = ? AND attempt = ?",
-            (lead_id, attempt),
+            "SELECT rep, reason, turn, assigned_at FROM assignments WHERE lead_id = ? AND request = ?",
+            (lead_id, request),
         ).fetchone()
         if row is None:
             return None
         rep, reason, turn, assigned_at = row
-        return Assignment(lead_id, attempt, rep, reason, turn, datetime.fromisoformat(assigned_at))
+        return Assignment(lead_id, request, rep, reason, turn, datetime.fromisoformat(assigned_at))
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:

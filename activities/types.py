@@ -16,10 +16,14 @@ class LoadRulesInput(BaseModel):
 
 
 class AssignRepInput(BaseModel):
-    """Choose a rep for one handoff attempt. Same (lead_id, attempt) → same answer."""
+    """Choose a rep for one handoff attempt. Same (lead_id, request) → same answer.
+
+    `request` is a sequence number of the lead's, unique over its whole life (a recycled lead's next
+    handoff starts again at attempt 1, so the attempt alone is not a key)."""
 
     model_config = ConfigDict(frozen=True)
     lead_id: str
+    request: int
     attempt: int
     exclude: list[str] = Field(default_factory=list)
     country: str | None = None

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from domain.durations import format_duration
 from domain.errors import InvalidRequest, InvalidTransition
@@ -50,6 +50,9 @@ class IntakeReceived(BaseModel):
     kind: Literal["intake"] = "intake"
     lead_id: str
     intake: LeadIntake
+    # Where a new lead's sequence numbers start: a run started after an earlier run of the same
+    # lead completed must not reuse its numbers (ledger rows are unique per lead and number).
+    seq_base: int = Field(default=0, ge=0)
 
 
 class EventReceived(BaseModel):
@@ -115,6 +118,7 @@ class AssignRep(BaseModel):
     model_config = ConfigDict(frozen=True)
     kind: Literal["assign_rep"] = "assign_rep"
     lead_id: str
+    request: int  # a sequence number of the lead's: the key that makes assigning idempotent
     attempt: int
     exclude: list[str]
     country: str | None
@@ -172,6 +176,7 @@ def decide(state: LeadState | None, item: Input, rules: Rules, now: datetime) ->
             rules_version=rules.version,
             created_at=now,
             updated_at=now,
+            seq=item.seq_base,
         )
         run = _Run(fresh, rules, now)
         run.intake_first()
@@ -380,6 +385,7 @@ class _Run:
         self.effects.append(
             AssignRep(
                 lead_id=s.lead_id,
+                request=s.next_seq(),
                 attempt=s.handoff.attempt,
                 exclude=list(s.handoff.tried_reps),
                 country=s.intake.country,

@@ -140,9 +140,11 @@ async def submit_lead(conn: Connection, intake: LeadIntake) -> LeadView:
     except RPCError as exc:
         if exc.status is not RPCStatusCode.NOT_FOUND:
             raise StarterError(f"cannot look up {lead_id}: {exc.message}") from None
+    # A new run numbers its ledger rows on from a time-based base, past every row of earlier runs.
+    seq_base = int(datetime.now(UTC).timestamp() * 1000) * 1000 if previous else 0
     start = WithStartWorkflowOperation(
         LeadWorkflow.run,
-        LeadInput(lead_id=lead_id, previous_run_id=previous),
+        LeadInput(lead_id=lead_id, previous_run_id=previous, seq_base=seq_base),
         id=lead_id,
         task_queue=conn.task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,

@@ -93,6 +93,7 @@ class LeadInput(BaseModel):
     previous_run_id: str | None = None
     early_events: list[LeadEvent] = Field(default_factory=list)
     max_inputs_per_run: int = Field(default=MAX_INPUTS_PER_RUN, ge=1)
+    seq_base: int = Field(default=0, ge=0)  # a new run after a completed one numbers on from here
 
 
 class IngestRequest(BaseModel):
@@ -115,6 +116,7 @@ class LeadWorkflow:
         self._notifications: set[asyncio.Task[None]] = set()
         self._upserted: dict[str, Any] = {}
         self._max_inputs = input.max_inputs_per_run
+        self._seq_base = input.seq_base
 
     @workflow.run
     async def run(self, input: LeadInput) -> LeadView:
@@ -164,7 +166,7 @@ class LeadWorkflow:
             if self._rules is None:
                 self._rules = await self._load_rules(None)
             duplicate = self._state is not None
-            await self._apply(IntakeReceived(lead_id=self._lead_id, intake=request.intake))
+            await self._apply(IntakeReceived(lead_id=self._lead_id, intake=request.intake, seq_base=self._seq_base))
             early, self._early_events = self._early_events, []
             for event in early:
                 await self._apply_quietly(EventReceived(event=event))
@@ -343,6 +345,7 @@ class LeadWorkflow:
             "assign_rep",
             AssignRepInput(
                 lead_id=effect.lead_id,
+                request=effect.request,
                 attempt=effect.attempt,
                 exclude=effect.exclude,
                 country=effect.country,

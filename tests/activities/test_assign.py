@@ -228,7 +228,9 @@ def test_round_robin_visits_every_tied_rep() -> None:
 
 async def assign(acts: LeadActivities, lead: str, attempt: int, reps: Team, **kwargs: Any) -> AssignRepResult:
     env = activity_env("assign_rep", workflow_id=lead)
-    request = AssignRepInput(lead_id=lead, attempt=attempt, team=reps, tier=kwargs.pop("tier", "low"), **kwargs)
+    request = AssignRepInput(
+        lead_id=lead, request=attempt, attempt=attempt, team=reps, tier=kwargs.pop("tier", "low"), **kwargs
+    )
     return await env.run(acts.assign_rep, request)
 
 

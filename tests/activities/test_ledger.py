@@ -172,7 +172,8 @@ def test_an_assignment_counts_until_its_handoff_is_recorded(tmp_path: Path) -> N
     ledger.assign_once("lead-b", 1, lambda load, turn: (None, "nobody"), now=T0)
     assert ledger.rep_load(now=T0 + timedelta(minutes=1)) == {"r-01": 1}
     assert ledger.rep_load(now=T0 + timedelta(minutes=11)) == {}  # the lead dropped the answer
-    ledger.append([handoff("lead-a", 1, "r-01", 1, "pending")])
+    # the handoff entry that follows the request (seq 1) has a larger sequence number
+    ledger.append([handoff("lead-a", 2, "r-01", 1, "pending")])
     assert ledger.rep_load(now=T0 + timedelta(minutes=1)) == {"r-01": 1}  # counted once, not twice
 
 

@@ -273,3 +273,20 @@ async def test_published_rules_switch_running_leads(
         assert view.rules_version == newer.version
         versions = {t.rules_version for t in view.timeline}
         assert versions == {default_rules.version, newer.version}, "each transition keeps the version that decided it"
+
+
+async def test_a_recycled_lead_gets_a_fresh_assignment_for_its_next_handoff(
+    env: WorkflowEnvironment, stand_ins: StandIns, task_queue: str, default_rules: Rules
+) -> None:
+    async with worker(env.client, task_queue, stand_ins):
+        handle, _ = await accepted_lead(env, task_queue)
+        await handle.execute_update(LeadWorkflow.record_outcome, RecordOutcome(outcome=Outcome.LOST, reason="price"))
+        await handle.execute_update(LeadWorkflow.submit_feedback, SubmitFeedback(rating=2))
+        assert default_rules.lifecycle.recycle.lost_after is not None
+        await env.sleep(default_rules.lifecycle.recycle.lost_after + timedelta(seconds=1))
+        now = await env.get_current_time()
+        view = await handle.execute_update(LeadWorkflow.add_event, event("trial_started", now))
+        assert view.stage is Stage.SQL and view.handoff_attempt == 1
+        first, second = stand_ins.assignments[0], stand_ins.assignments[-1]
+        assert (first.attempt, second.attempt) == (1, 1)
+        assert second.request > first.request, "each handoff request has its own key"
