@@ -17,6 +17,7 @@ COPY domain/ domain/
 COPY workflows/ workflows/
 COPY activities/ activities/
 COPY leadclient/ leadclient/
+COPY reporting/ reporting/
 COPY demo/ demo/
 COPY worker.py starter.p[y] ./
 RUN --mount=type=cache,target=/root/.cache/pip pip install .
