@@ -303,12 +303,21 @@ async def run_import(
         async def one(row: ImportRow) -> None:
             async with gate:
                 if run.aborted is None:
+                    in_flight.add(row.line)
                     await run.lead(row)
+                    in_flight.discard(row.line)
             bar.update(1)
             if run.failed:
                 bar.set_postfix(failed=len(run.failed), refresh=False)
 
-        await asyncio.gather(*(one(row) for row in source.rows))
+        in_flight: set[int] = set()
+        try:
+            await asyncio.gather(*(one(row) for row in source.rows))
+        except asyncio.CancelledError:  # Ctrl-C: say which leads may be half-replayed, then stop
+            if in_flight:
+                lines = ", ".join(str(line) for line in sorted(in_flight))
+                print(f"{source.path}: interrupted; the leads of line(s) {lines} may be half-replayed", file=sys.stderr)
+            raise
     return run.summary(source, time.monotonic() - started)
 
 
