@@ -16,14 +16,13 @@ import sys
 from datetime import timedelta
 
 import structlog
-from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
 from activities.lead_activities import LeadActivities
 from activities.logs import configure_logging
 from activities.settings import Settings, SettingsError
 from domain.errors import LeadflowError
+from leadclient.connect import connect, connect_config
 from workflows.lead import LeadWorkflow
 from workflows.search_attributes import SearchAttributesNotPermitted, ensure_search_attributes
 
@@ -32,13 +31,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="worker.py", description="Run a leadflow worker.")
     parser.add_argument(
         "--address",
-        default=os.environ.get("TEMPORAL_ADDRESS", "localhost:7233"),
-        help="Temporal frontend host:port (env TEMPORAL_ADDRESS; default localhost:7233)",
+        help="Temporal frontend host:port (default: Temporal's client config — TEMPORAL_ADDRESS, profile — "
+        "else localhost:7233; TLS and TEMPORAL_API_KEY come from there too)",
     )
     parser.add_argument(
         "--namespace",
-        default=os.environ.get("TEMPORAL_NAMESPACE", "default"),
-        help="Temporal namespace (env TEMPORAL_NAMESPACE; default 'default')",
+        help="Temporal namespace (default: TEMPORAL_NAMESPACE / profile, else 'default')",
     )
     parser.add_argument(
         "--task-queue",
@@ -67,13 +65,14 @@ async def run(args: argparse.Namespace, stop: asyncio.Event) -> int:
     """Connect, make sure the search attributes exist, and poll until `stop` is set."""
     log = structlog.get_logger("leadflow.worker")
     settings = Settings.from_env(data_dir=args.data_dir, rules_path=args.rules)
+    config = connect_config(args.address, args.namespace)
     try:
-        client = await Client.connect(args.address, namespace=args.namespace, data_converter=pydantic_data_converter)
+        client = await connect(args.address, args.namespace)
     except Exception as exc:  # the SDK raises plain RuntimeErrors for connection failures
-        log.error("cannot connect to Temporal", address=args.address, error=str(exc))
+        log.error("cannot connect to Temporal", address=config["target_host"], error=str(exc))
         return 1
     try:
-        added = await ensure_search_attributes(client, args.namespace)
+        added = await ensure_search_attributes(client, client.namespace)
     except SearchAttributesNotPermitted as exc:
         log.error("search attributes missing", error=str(exc))
         return 1
@@ -96,8 +95,8 @@ async def run(args: argparse.Namespace, stop: asyncio.Event) -> int:
         async with worker:
             log.info(
                 "worker running",
-                address=args.address,
-                namespace=args.namespace,
+                address=config["target_host"],
+                namespace=client.namespace,
                 task_queue=args.task_queue,
                 data_dir=str(settings.data_dir),
                 rules_version=rules.version,

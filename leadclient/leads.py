@@ -23,7 +23,6 @@ from temporalio.client import (
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
 from temporalio.common import WorkflowIDConflictPolicy
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -43,6 +42,8 @@ from domain.models import (
 )
 from domain.state import LeadView
 from domain.vocabulary import Outcome
+from leadclient.connect import connect as temporal_connect
+from leadclient.connect import connect_config
 from workflows.lead import IngestRequest, LeadInput, LeadWorkflow
 
 __all__ = [
@@ -90,14 +91,14 @@ class Connection:
         task_queue: str | None = None,
         client: Client | None = None,
     ) -> Connection:
-        """Connect as `TEMPORAL_ADDRESS` / `TEMPORAL_NAMESPACE` say (arguments win)."""
+        """Connect as Temporal's client configuration says (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
+        TEMPORAL_API_KEY, TLS, profiles; see `leadclient.connect`); arguments win."""
         if client is None:
-            address = address or os.environ.get("TEMPORAL_ADDRESS", "localhost:7233")
-            namespace = namespace or os.environ.get("TEMPORAL_NAMESPACE", "default")
+            where = connect_config(address, namespace)["target_host"]
             try:
-                client = await Client.connect(address, namespace=namespace, data_converter=pydantic_data_converter)
+                client = await temporal_connect(address, namespace)
             except Exception as exc:
-                raise StarterError(f"cannot reach Temporal at {address}: {exc}") from None
+                raise StarterError(f"cannot reach Temporal at {where}: {exc}") from None
         return Connection(
             client=client,
             task_queue=task_queue or os.environ.get("LEADFLOW_TASK_QUEUE", "leadflow"),

@@ -28,7 +28,7 @@ REGISTER_SCRIPT = "register-search-attributes.sh"
 
 # Source files that read the worker's environment; a LEADFLOW_* / TEMPORAL_* variable the compose
 # file gives the worker must be read in one of them (as a quoted name), or it does nothing.
-ENV_READERS = (ROOT / "worker.py", ROOT / "activities" / "settings.py")
+ENV_READERS = (ROOT / "worker.py", ROOT / "activities" / "settings.py", ROOT / "leadclient" / "connect.py")
 
 # name[:tag][@digest]; the tag must start with a version number of at least two parts.
 _IMAGE = re.compile(
