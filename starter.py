@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import csv
 import json
 import multiprocessing
 import os
@@ -52,7 +51,10 @@ from domain.rules_diff import diff_rules, render_diff
 from domain.rules_file import parse_rules
 from domain.state import LeadView
 from domain.vocabulary import EventKind, Outcome, Source
-from domain.xeducation import ID_COLUMN, SCORING_COLUMNS
+from domain.xeducation import SCORING_COLUMNS
+from leadclient.connect import exit_now
+from leadclient.csvfile import LeadsFileError
+from leadclient.csvfile import read_leads_csv as leads_file
 from leadclient.importer import active_reps, load_import, render_import_summary, run_import
 from leadclient.leads import (
     BadInput,
@@ -294,47 +296,11 @@ def load_rules(path: str) -> Rules:
 
 def read_leads_csv(path: str) -> tuple[Rows, list[SkippedRow]]:
     """(line, row) for each data row, and the rows that are not even CSV-shaped, by line."""
-    rows: Rows = []
-    bad: list[SkippedRow] = []
     try:
-        with open(path, newline="", encoding="utf-8-sig") as handle:
-            reader = csv.reader(handle)
-            header = next(reader, None)
-            if not header or not any(h.strip() for h in header):
-                raise CliError(f"{path}: is empty; expected a header line with the X Education columns")
-            header = [h.strip() for h in header]
-            _check_header(path, header)
-            while True:
-                line = reader.line_num + 1
-                try:
-                    fields = next(reader)
-                except StopIteration:
-                    break
-                except csv.Error as exc:
-                    bad.append(SkippedRow(line=line, error=f"not valid CSV: {exc}"))
-                    continue
-                if not fields:
-                    continue  # a blank line
-                if len(fields) != len(header):
-                    bad.append(SkippedRow(line=line, error=f"has {len(fields)} fields; the header has {len(header)}"))
-                    continue
-                rows.append((line, dict(zip(header, fields, strict=True))))
-    except OSError as exc:
-        raise CliError(f"{path}: cannot read the data file: {exc.strerror or exc}") from None
-    except UnicodeDecodeError as exc:
-        raise CliError(f"{path}: is not UTF-8 text (byte {exc.start} of a read block): {exc.reason}") from None
-    return rows, bad
-
-
-def _check_header(path: str, header: list[str]) -> None:
-    duplicates = sorted({h for h in header if header.count(h) > 1})
-    if duplicates:
-        raise CliError(f"{path}:1: column(s) named twice: {', '.join(duplicates)}")
-    if ID_COLUMN not in header:
-        raise CliError(f"{path}:1: no {ID_COLUMN!r} column; is this a leads file in the X Education format?")
-    absent = sorted(SCORING_COLUMNS - set(header))
-    if absent:
-        print(f"{path}:1: note: column(s) absent, read as empty: {', '.join(absent)}", file=sys.stderr)
+        found = leads_file(path, SCORING_COLUMNS)
+    except LeadsFileError as exc:
+        raise CliError(str(exc)) from None
+    return found.rows, [SkippedRow(line=line, error=error) for line, error in found.malformed]
 
 
 def replay_in_parallel(rules: Rules, rows: Rows, workers: int) -> tuple[list[LeadResult], list[SkippedRow]]:
@@ -822,14 +788,6 @@ async def _rules_publish(args: argparse.Namespace, connect: Connect) -> int:
         print(f"published {result.version} ({result.name}); was {result.previous_version or 'the default file'}")
         print(f"told {result.signalled} running lead(s) to switch at their next decision")
     return EXIT_OK
-
-
-def exit_now(code: int) -> None:
-    """Exit without interpreter teardown, after flushing output. The Temporal client's Rust threads
-    can outlive the event loop and abort CPython's finalization (temporalio/sdk-python#300)."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ import argparse
 import asyncio
 import os
 import signal
-import sys
 from datetime import timedelta
 
 import structlog
@@ -22,7 +21,7 @@ from activities.lead_activities import LeadActivities
 from activities.logs import configure_logging
 from activities.settings import Settings, SettingsError
 from domain.errors import LeadflowError
-from leadclient.connect import connect, connect_config
+from leadclient.connect import connect, connect_config, exit_now
 from workflows.lead import LeadWorkflow
 from workflows.search_attributes import SearchAttributesNotPermitted, ensure_search_attributes
 
@@ -125,9 +124,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    code = main()
-    # Skip interpreter teardown: the Temporal client's Rust threads can outlive the event loop and
-    # abort CPython's finalization (temporalio/sdk-python#300). The worker has shut down by now.
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
+    exit_now(main())  # the worker has shut down by now; skip interpreter teardown (see exit_now)

@@ -28,6 +28,7 @@ from demo.generator import DemoLead, demo_leads, event_payload
 from domain.models import LeadEvent
 from domain.vocabulary import Outcome, Stage
 from leadclient import leads as api
+from leadclient.connect import exit_now
 from leadclient.ops import VIEWS  # the demo plays a backend, sales and ops through the client library
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -206,14 +207,6 @@ def where_to_look(server: devserver.DevServer, data_dir: Path) -> None:
 
 def say(text: str) -> None:
     print(text, flush=True)
-
-
-def exit_now(code: int) -> None:
-    """Exit without interpreter teardown, after flushing output. The Temporal client's Rust threads
-    can outlive the event loop and abort CPython's finalization (temporalio/sdk-python#300)."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
 
 
 if __name__ == "__main__":

@@ -39,7 +39,6 @@ Prospect ID reaches Temporal; messages name lead ids (keyed hashes) and line num
 from __future__ import annotations
 
 import asyncio
-import csv
 import sys
 import time
 from collections import Counter
@@ -69,6 +68,7 @@ from domain.xeducation import (
     outcome_of,
     sales_plan_of,
 )
+from leadclient.csvfile import LeadsFileError, read_leads_csv
 from leadclient.leads import (
     BadInput,
     Connection,
@@ -180,7 +180,12 @@ def load_import(path: str | Path, limit: int | None = None, received_at: datetim
     rows: list[ImportRow] = []
     malformed: list[RowProblem] = []
     first_line: dict[str, int] = {}
-    for line, cells in _data_rows(str(path), limit, malformed):
+    try:
+        leads_file = read_leads_csv(str(path), SCORING_COLUMNS | {OUTCOME_COLUMN, *FEEDBACK_COLUMNS}, limit)
+    except LeadsFileError as exc:
+        raise ImportFileError(str(exc)) from None
+    malformed.extend(RowProblem(line=line, error=error) for line, error in leads_file.malformed)
+    for line, cells in leads_file.rows:
         try:
             lead = map_row(cells, received_at)
             converted = outcome_of(cells) is True
@@ -198,59 +203,6 @@ def load_import(path: str | Path, limit: int | None = None, received_at: datetim
     for problem in malformed:
         print(f"{path}:{problem.line}: {problem.error} (row skipped)", file=sys.stderr)
     return ImportFile(path=str(path), rows=rows, malformed=malformed)
-
-
-def _data_rows(path: str, limit: int | None, malformed: list[RowProblem]) -> list[tuple[int, dict[str, str]]]:
-    found: list[tuple[int, dict[str, str]]] = []
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as handle:
-            reader = csv.reader(handle)
-            try:
-                header = [h.strip() for h in next(reader, [])]
-            except csv.Error as exc:
-                raise ImportFileError(f"{path}:1: not valid CSV: {exc}") from None
-            _check_header(path, header)
-            seen = 0
-            while limit is None or seen < limit:
-                line = reader.line_num + 1
-                try:
-                    fields = next(reader)
-                except StopIteration:
-                    break
-                except csv.Error as exc:
-                    malformed.append(RowProblem(line=line, error=f"not valid CSV: {exc}"))
-                    seen += 1
-                    continue
-                if not fields:
-                    continue  # a blank line
-                seen += 1
-                if len(fields) != len(header):
-                    problem = f"has {len(fields)} fields; the header has {len(header)}"
-                    malformed.append(RowProblem(line=line, error=problem))
-                    continue
-                found.append((line, dict(zip(header, fields, strict=True))))
-    except FileNotFoundError:
-        raise ImportFileError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise ImportFileError(f"{path}: is a directory, not a CSV file") from None
-    except UnicodeDecodeError as exc:
-        raise ImportFileError(f"{path}: is not UTF-8 text: {exc.reason} at byte {exc.start}") from None
-    except OSError as exc:
-        raise ImportFileError(f"{path}: cannot read the file: {exc.strerror or exc}") from None
-    return found
-
-
-def _check_header(path: str, header: list[str]) -> None:
-    if not any(header):
-        raise ImportFileError(f"{path}: is empty; expected a header line with the X Education columns")
-    duplicates = sorted({h for h in header if h and header.count(h) > 1})
-    if duplicates:
-        raise ImportFileError(f"{path}:1: column(s) named twice: {', '.join(duplicates)}")
-    if ID_COLUMN not in header:
-        raise ImportFileError(f"{path}:1: no {ID_COLUMN!r} column; is this a leads file in the X Education format?")
-    absent = sorted((SCORING_COLUMNS | {OUTCOME_COLUMN, *FEEDBACK_COLUMNS}) - set(header))
-    if absent:
-        print(f"{path}:1: note: column(s) absent, read as empty: {', '.join(absent)}", file=sys.stderr)
 
 
 def active_reps(rules_path: str | Path) -> list[str]:

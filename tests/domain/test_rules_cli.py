@@ -216,7 +216,7 @@ def test_backtest_text_report(capsys: pytest.CaptureFixture[str], tmp_path: Path
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (None, "cannot read the data file"),
+        (None, "no such file"),
         ("", "is empty"),
         ("a,b,c\n1,2,3\n", "no 'Prospect ID' column"),
     ],
