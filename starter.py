@@ -81,6 +81,7 @@ from reporting.report import build_report, render_report_text
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130  # as a shell reports SIGINT
 
 Handler = Callable[[argparse.Namespace], int]
 Rows = list[tuple[int, dict[str, str]]]
@@ -191,6 +192,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Handler = args.handler
     try:
         return handler(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except CliError as exc:
         for line in exc.lines:
             print(line, file=sys.stderr)

@@ -8,11 +8,12 @@ only ratios within one run mean anything):
   2. the round trip of a no-op local activity and of a no-op activity, measured in a workflow on the
      dev server (what moving scoring out of the workflow would add to every decision, at least).
 The choice in `workflows/lead.py`: scoring stays inside `decide`, in the workflow. Measured here
-(2 cores): one decision costs ~0.3x a local activity's round trip at 10 events and ~0.4x at 100;
-at 1000-2000 events it costs 2-7x, but still well under a regular activity's round trip. An activity
-would not take the work off the decision path (`decide` needs the score to choose transitions), and it
-would add history events and latency to every decision; the 2000 events a lead keeps bound the worst
-case to about 10 ms. Scoring is deterministic (pure domain code, time passed in), so it is replay-safe.
+(2 cores, machines shared per rules table): one decision costs ~0.1x a local activity's round trip
+at 10 events and ~0.2x at 100; at 1000-2000 events it costs 1.5-3x, still far below a regular
+activity's round trip. An activity would not take the work off the decision path (`decide` needs the
+score to choose transitions), and it would add history events and latency to every decision; the
+2000 events a lead keeps bound the worst case to a few milliseconds. Scoring is deterministic (pure
+domain code, time passed in), so it is replay-safe.
 """
 
 from __future__ import annotations

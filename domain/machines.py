@@ -10,6 +10,7 @@ does not allow raises `InvalidTransition`, naming the triggers that are allowed.
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 from enum import StrEnum
@@ -21,8 +22,7 @@ from domain.errors import InvalidTransition
 from domain.rules import Lifecycle
 from domain.vocabulary import HandoffStatus, Stage, Temperature
 
-# It logs every transition at INFO and warns that the three machines sharing one model cannot all bind
-# the generic `trigger` helper (we fire through `machine.events` instead). Neither knows about replay.
+# It logs every transition at INFO, knowing nothing of replay.
 logging.getLogger("transitions").setLevel(logging.ERROR)
 
 TEMPERATURE_TRANSITIONS: list[dict[str, Any]] = [
@@ -77,15 +77,16 @@ class MachineModel:
 
 
 class LeadMachines:
-    """The three machines for one lifecycle table. Cheap enough to build per decision."""
+    """The three machines, acting on one lead model (one `model_attribute` each).
+
+    The `transitions` machines themselves hold no lead: they are built once per lifecycle table and
+    shared (building them cost more than half of a decision), and fire on this model through
+    `machine.events[...].trigger(model)`, which keeps no state between calls (`queued=False`).
+    """
 
     def __init__(self, lifecycle: Lifecycle, model: MachineModel) -> None:
         self.model = model
-        self._machines: dict[str, Machine] = {
-            "lifecycle": _machine(model, "stage", Stage, lifecycle_table(lifecycle)),
-            "temperature": _machine(model, "temperature", Temperature, TEMPERATURE_TRANSITIONS),
-            "handoff": _machine(model, "handoff", HandoffStatus, HANDOFF_TRANSITIONS),
-        }
+        self._machines = _shared_machines(_table_key(lifecycle))
 
     def state(self, machine: str) -> StrEnum:
         value: StrEnum = getattr(self.model, _ATTRIBUTE[machine])
@@ -123,12 +124,29 @@ def lifecycle_table(lifecycle: Lifecycle) -> list[dict[str, Any]]:
     ]
 
 
-def _machine(model: MachineModel, attribute: str, states: type[StrEnum], table: list[dict[str, Any]]) -> Machine:
+TableKey = tuple[tuple[str, tuple[str, ...], str], ...]
+
+
+def _table_key(lifecycle: Lifecycle) -> TableKey:
+    return tuple((t.trigger, tuple(s.value for s in t.sources()), t.dest.value) for t in lifecycle.transitions)
+
+
+@functools.lru_cache(maxsize=32)
+def _shared_machines(key: TableKey) -> dict[str, Machine]:
+    lifecycle = [{"trigger": t, "source": [Stage(s) for s in sources], "dest": Stage(d)} for t, sources, d in key]
+    return {
+        "lifecycle": _machine("stage", Stage, lifecycle),
+        "temperature": _machine("temperature", Temperature, TEMPERATURE_TRANSITIONS),
+        "handoff": _machine("handoff", HandoffStatus, HANDOFF_TRANSITIONS),
+    }
+
+
+def _machine(attribute: str, states: type[StrEnum], table: list[dict[str, Any]]) -> Machine:
     return Machine(
-        model=model,
+        model=None,
         states=states,
         transitions=table,
-        initial=getattr(model, attribute),
+        initial=next(iter(states)),
         model_attribute=attribute,
         auto_transitions=False,
         ignore_invalid_triggers=False,
