@@ -29,12 +29,13 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from activities import sqlite
 from domain.state import LedgerEntry
 
 __all__ = ["Assignment", "Chooser", "Ledger"]
@@ -236,22 +237,14 @@ class Ledger:
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        # isolation_level=None: no implicit transactions; writes say BEGIN IMMEDIATE themselves.
-        with closing(sqlite3.connect(self.path, isolation_level=None, timeout=self._busy_ms / 1000)) as db:
-            db.execute(f"PRAGMA busy_timeout={self._busy_ms}")
-            db.execute("PRAGMA synchronous=NORMAL")  # durable enough in WAL mode, much faster
+        # synchronous=NORMAL: durable enough in WAL mode, much faster
+        with sqlite.connect(self.path, self._busy_ms / 1000, "synchronous=NORMAL") as db:
             yield db
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._connect() as db:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                yield db
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
+        with self._connect() as db, sqlite.write(db):
+            yield db
 
 
 def _iso(at: datetime) -> str:

@@ -24,7 +24,7 @@ import os
 import sqlite3
 import time
 from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,7 @@ import httpx
 import structlog
 from temporalio.exceptions import ApplicationError
 
+from activities import sqlite
 from domain.state import Notification
 
 __all__ = [
@@ -174,20 +175,14 @@ class Outbox:
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        with closing(sqlite3.connect(self.index_path, isolation_level=None, timeout=self._timeout)) as db:
-            db.execute(f"PRAGMA busy_timeout={int(self._timeout * 1000)}")
+        with sqlite.connect(self.index_path, self._timeout) as db:
             yield db
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._connect() as db:
-            db.execute("BEGIN IMMEDIATE")  # also serialises the file appends across processes
-            try:
-                yield db
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
+        # the write transaction also serialises the file appends across processes
+        with self._connect() as db, sqlite.write(db):
+            yield db
 
 
 # --- the webhook -------------------------------------------------------------------------------
