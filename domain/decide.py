@@ -45,7 +45,7 @@ from domain.models import (
     describe_validation_error,
 )
 from domain.rules import Rules
-from domain.scoring import score
+from domain.scoring import Score, score
 from domain.state import (
     SEEN_EVENT_IDS_KEPT,
     TIMELINE_KEPT,
@@ -161,7 +161,7 @@ class _Run:
 
     def intake_first(self) -> None:
         s = self.state
-        first = score(s.intake, s.events, self.rules, self.now)  # so the intake row carries the real tier
+        first = score(s.intake, s.events, self.rules, self.now)  # before the intake row: it carries the tier
         s.score, s.fit, s.engagement, s.tier = first.total, first.fit, first.engagement, first.tier
         self.record(
             "intake",
@@ -171,7 +171,7 @@ class _Run:
                 "profile": s.intake.scoring_profile(),
             },
         )
-        self.rescore(reason="first scoring at intake")
+        self.rescore(reason="first scoring at intake", result=first)
         fast_track = (
             self.rules.lifecycle.referral_fast_track
             and s.intake.source in (Source.REFERRAL, Source.PARTNER)
@@ -243,9 +243,10 @@ class _Run:
 
     # --- scoring and the marketing stages -----------------------------------------------------
 
-    def rescore(self, reason: str, allow_cooling: bool = True) -> None:
+    def rescore(self, reason: str, allow_cooling: bool = True, result: Score | None = None) -> None:
+        """Score the lead now (or take `result`, already computed for this moment) and follow it."""
         s = self.state
-        result = score(s.intake, s.events, self.rules, self.now)
+        result = result or score(s.intake, s.events, self.rules, self.now)
         s.score, s.fit, s.engagement, s.tier = (
             result.total,
             result.fit,
